@@ -1,0 +1,163 @@
+import { randomBytes } from "node:crypto";
+import chalk from "chalk";
+import { Command, Option } from "commander";
+import { ConfigError, loadConfig } from "../config/load.js";
+import { readRunFile, removeRunFile, writeRunFile } from "../config/run-file.js";
+import { CliError } from "./cli-error.js";
+import { homeOf, version } from "./common.js";
+
+interface StartOptions {
+  port?: number;
+  host?: string;
+  config?: string;
+  demo?: boolean;
+}
+
+export const startCommand = new Command("start")
+  .description("start the gateway (foreground; Ctrl-C stops it, letting in-flight requests finish)")
+  .addOption(
+    new Option("-p, --port <n>", "port to listen on (default: config port, else 4000)").argParser(parsePort),
+  )
+  .option("--host <host>", "address to bind (default: config host, else 127.0.0.1)")
+  .option("-c, --config <file>", "config file (default: $AIGW_CONFIG, ./aigw.yaml, <home>/config.yaml)")
+  .option("--demo", "answer every model with the built-in mock provider: no keys needed")
+  .addHelpText(
+    "after",
+    "\nExamples:\n  aigw start --demo             try it with no keys\n  aigw start --port 4001 -c aigw.yaml",
+  )
+  .action(async (opts: StartOptions, command: Command) => {
+    await start(opts, command);
+  });
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`--port: expected 0-65535, got "${value}"`, null, 2);
+  return port;
+}
+
+async function start(opts: StartOptions, command: Command): Promise<void> {
+  const paths = homeOf(command);
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig({ explicit: opts.config, homeConfig: paths.config });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, "nothing was started");
+    throw err;
+  }
+  const config = {
+    ...loaded.config,
+    port: opts.port ?? loaded.config.port,
+    host: opts.host ?? loaded.config.host,
+  };
+  if (!isLoopbackHost(config.host)) {
+    throw new CliError(
+      `refusing to listen on ${config.host} with no client keys: anyone who can reach it could spend your upstream keys`,
+      "add a client key first (aigw clients add <name>), or listen on 127.0.0.1",
+    );
+  }
+  const running = readRunFile(paths.runFile);
+  if (running && running.pid !== process.pid) {
+    throw new CliError(
+      `aigw is already running for ${paths.home} (pid ${running.pid}, ${running.url})`,
+      "stop it first, or use another --home",
+    );
+  }
+
+  const [
+    { openDb },
+    { createUsageLog },
+    { createGateway },
+    { createApp },
+    { serve, PortInUseError },
+    { keySource },
+  ] = await Promise.all([
+    import("../store/db.js"),
+    import("../store/usage-log.js"),
+    import("../gateway/index.js"),
+    import("../server/app.js"),
+    import("../server/serve.js"),
+    import("../gateway/key-pool.js"),
+  ]);
+
+  const db = openDb(paths.db);
+  let gateway: ReturnType<typeof createGateway>;
+  try {
+    gateway = createGateway({ config, usage: createUsageLog(db), demo: opts.demo ?? false });
+  } catch (err) {
+    db.close();
+    if (err instanceof ConfigError)
+      throw new CliError(`${loaded.file ?? "config"}: ${err.message}`, "nothing was started");
+    throw err;
+  }
+  const adminToken = randomBytes(24).toString("base64url");
+  const app = createApp({ gateway, adminToken, debug: process.env.AIGW_DEBUG === "1" });
+  let server: Awaited<ReturnType<typeof serve>>;
+  try {
+    server = await serve(app, {
+      host: config.host,
+      port: config.port,
+      requestTimeout: config.server.request_timeout,
+    });
+  } catch (err) {
+    await gateway.close();
+    db.close();
+    if (err instanceof PortInUseError) throw new CliError(err.message);
+    throw err;
+  }
+  void gateway.warmUp();
+  writeRunFile(paths.runFile, {
+    pid: process.pid,
+    url: server.url,
+    admin_token: adminToken,
+    started_at: Date.now(),
+    version,
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(chalk.dim(`\n${signal}: finishing ${server.inFlight()} in-flight request(s)…\n`));
+    await server.close(10_000);
+    await gateway.close();
+    db.close();
+    removeRunFile(paths.runFile, process.pid);
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+
+  const rows = [...gateway.providers.values()].map((p) => [
+    p.name,
+    p.type,
+    opts.demo && p.type !== "mock" ? "(demo: unused for bare names)" : keySource(p, process.env),
+    p.baseUrl ?? "in-process",
+  ]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const model = opts.demo ? "gpt-4o-mini" : "mock/echo";
+  process.stdout.write(
+    [
+      `${chalk.bold("aigw")} ${version} listening on ${chalk.cyan(server.url)}${opts.demo ? chalk.yellow("  (demo: every model answered by mock)") : ""}`,
+      chalk.dim(`home ${paths.home} · config ${loaded.file ?? "(none, defaults)"}`),
+      "",
+      "providers",
+      ...rows.map(
+        (r) => `  ${r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : chalk.dim(cell))).join("  ")}`,
+      ),
+      "",
+      "try it",
+      `  curl ${server.url}/v1/chat/completions -H 'content-type: application/json' \\`,
+      `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
+      "",
+      chalk.dim(
+        `OpenAI SDK: baseURL "${server.url}/v1" · Anthropic SDK: baseURL "${server.url}" · watch: aigw tail`,
+      ),
+      "",
+    ].join("\n"),
+  );
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

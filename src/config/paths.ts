@@ -1,0 +1,29 @@
+import { chmodSync, mkdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+
+/** Where aigw keeps its state: `--home`, else `$AIGW_HOME`, else `~/.aigw`. */
+export interface HomePaths {
+  home: string;
+  db: string;
+  masterKey: string;
+  runFile: string;
+  config: string;
+}
+
+export function homePaths(homeOption?: string, env: NodeJS.ProcessEnv = process.env): HomePaths {
+  const home = resolve(homeOption ?? env.AIGW_HOME ?? join(homedir(), ".aigw"));
+  return {
+    home,
+    db: join(home, "aigw.db"),
+    masterKey: join(home, "master.key"),
+    runFile: join(home, "run.json"),
+    config: join(home, "config.yaml"),
+  };
+}
+
+/** Creates the home folder (0700) if needed; tightens its mode if it exists. */
+export function ensureHome(paths: HomePaths): void {
+  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  chmodSync(paths.home, 0o700);
+}

@@ -1,0 +1,137 @@
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.js";
+
+/** A duration field: "30s", "10m", "1h" or milliseconds; parsed to milliseconds. */
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === null) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration like "30s", "10m" or "1h", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A size field: "20MB", "512MB" or bytes; parsed to bytes. */
+const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const bytes = parseSize(value);
+  if (bytes === null) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a size like "20MB" or "1GB", got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const count = z.number().int().positive();
+
+export const limitsSchema = z.strictObject({
+  rpm: count.optional(),
+  tpm: count.optional(),
+  /** A request window other than a minute: `requests: 5, per: 2s`. */
+  requests: count.optional(),
+  per: duration.optional(),
+  concurrency: count.optional(),
+});
+
+export const timeoutsSchema = z.strictObject({
+  connect: duration.optional(),
+  first_byte: duration.optional(),
+  idle: duration.optional(),
+});
+
+export const providerTypes = ["openai", "anthropic", "openai-compatible", "mock"] as const;
+export type ProviderType = (typeof providerTypes)[number];
+
+export const providerSchema = z.strictObject({
+  type: z.enum(providerTypes).optional(),
+  base_url: z.url({ protocol: /^https?$/ }).optional(),
+  /** Environment variable holding the key; default `<NAME>_API_KEY`. */
+  api_key_env: z.string().min(1).optional(),
+  /** Extra headers sent upstream on every request (e.g. OpenRouter's `HTTP-Referer`). */
+  headers: z.record(z.string(), z.string()).optional(),
+  limits: limitsSchema.optional(),
+  timeouts: timeoutsSchema.optional(),
+  /** mock only: content chunks per streamed answer, pause between chunks, pause before answering. */
+  chunks: count.optional(),
+  chunk_delay: duration.optional(),
+  latency: duration.optional(),
+});
+
+const targetSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    model: z.string().min(1),
+    weight: z.number().positive().optional(),
+    /** Body fields forced on this target, e.g. `{ max_tokens: 1024 }`. */
+    params: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);
+
+export const strategies = ["fallback", "round-robin", "least-busy"] as const;
+
+const modelSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    targets: z.array(targetSchema).min(1),
+    strategy: z.enum(strategies).default("fallback"),
+  }),
+]);
+
+const priceSchema = z.strictObject({
+  input: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+  cached_input: z.number().nonnegative().optional(),
+  cache_write: z.number().nonnegative().optional(),
+});
+
+export const configSchema = z.strictObject({
+  port: z.number().int().min(0).max(65535).default(4000),
+  host: z.string().min(1).default("127.0.0.1"),
+  providers: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "provider names are letters, digits, - and _"),
+      providerSchema,
+    )
+    .default({}),
+  models: z.record(z.string().min(1), modelSchema).default({}),
+  server: z
+    .strictObject({ max_body: size.default(20 * 1024 * 1024), request_timeout: duration.default(30_000) })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      connect: duration.default(10_000),
+      first_byte: duration.default(120_000),
+      idle: duration.default(60_000),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      ttl: duration.default(3_600_000),
+      max_size: size.default(512 * 1024 * 1024),
+    })
+    .prefault({}),
+  queue: z.strictObject({ max_wait: duration.default(60_000), max_depth: count.default(1000) }).prefault({}),
+  budgets: z
+    .strictObject({
+      daily_usd: z.number().positive().optional(),
+      monthly_usd: z.number().positive().optional(),
+      webhook_url: z.url().optional(),
+      timezone: z.string().optional(),
+    })
+    .prefault({}),
+  pricing: z.record(z.string(), priceSchema).default({}),
+});
+
+/** The config file as written (before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated config with defaults applied; durations in ms, sizes in bytes. */
+export type Config = z.output<typeof configSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;
+export type TimeoutsConfig = Config["timeouts"];

@@ -1,0 +1,57 @@
+import type { Config } from "../config/schema.js";
+import { preloadHttp } from "../providers/http.js";
+import { createProviders } from "../providers/registry.js";
+import type { Provider } from "../providers/types.js";
+import type { UsageLog } from "../store/usage-log.js";
+import { EventBus } from "./events.js";
+import { createEnvKeyPool, type KeyPool } from "./key-pool.js";
+import { type Clock, Pipeline } from "./pipeline.js";
+import { createRouter, type Router } from "./router.js";
+
+export { EventBus, type GatewayEvent } from "./events.js";
+export type { Clock, GatewayRequest, GatewayResponse } from "./pipeline.js";
+export type { RouteEntry, Router } from "./router.js";
+
+/** Everything one running gateway holds, built from the config with no I/O at construction. */
+export interface Gateway {
+  config: Config;
+  providers: Map<string, Provider>;
+  router: Router;
+  pipeline: Pipeline;
+  events: EventBus;
+  keys: KeyPool;
+  startedAt: number;
+  /** Loads what the first upstream call needs; called once listening, off the start-up path. */
+  warmUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createGateway(opts: {
+  config: Config;
+  usage: UsageLog;
+  env?: NodeJS.ProcessEnv;
+  clock?: Clock;
+  demo?: boolean;
+}): Gateway {
+  const providers = createProviders(opts.config);
+  const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
+  const events = new EventBus();
+  const keys = createEnvKeyPool(opts.env ?? process.env);
+  const clock = opts.clock ?? Date;
+  const pipeline = new Pipeline({ router, keys, usage: opts.usage, events, clock });
+  return {
+    config: opts.config,
+    providers,
+    router,
+    pipeline,
+    events,
+    keys,
+    startedAt: clock.now(),
+    async warmUp() {
+      await preloadHttp();
+    },
+    async close() {
+      await Promise.all([...providers.values()].map((p) => p.close()));
+    },
+  };
+}

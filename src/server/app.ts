@@ -1,0 +1,76 @@
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { type Context, Hono } from "hono";
+import { GatewayError } from "../errors.js";
+import { toGatewayError } from "../gateway/error-shape.js";
+import type { Gateway } from "../gateway/index.js";
+import { formatOfPath, renderError } from "./render.js";
+import { adminRoutes } from "./routes/admin.js";
+import { modelRoutes } from "./routes/models.js";
+import { proxyRoutes } from "./routes/v1.js";
+
+export interface AppEnv {
+  Bindings: { incoming?: IncomingMessage };
+  Variables: { requestId: string; client: string | null };
+}
+
+export interface AppDeps {
+  gateway: Gateway;
+  /** Token for `/aigw/*` admin routes (from run.json). */
+  adminToken: string;
+  /** Whether any client key exists: admin routes are open to loopback callers only while none does. */
+  hasClients?: () => boolean;
+  debug?: boolean;
+}
+
+/** Builds the HTTP app around a gateway. No side effects: sockets are opened by `serve`. */
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { gateway } = deps;
+  const app = new Hono<AppEnv>();
+  const hasClients = deps.hasClients ?? (() => false);
+
+  app.use(async function requestId(c, next) {
+    c.set("requestId", `req_${randomUUID().replace(/-/g, "").slice(0, 20)}`);
+    c.set("client", null);
+    await next();
+  });
+
+  app.on(["GET", "HEAD"], "/", (c) =>
+    c.text("aigw: a local AI gateway. POST /v1/chat/completions or /v1/messages.\n"),
+  );
+
+  adminRoutes(app, gateway, {
+    authorize: (c) => bearerMatches(c, deps.adminToken) || (isLoopback(c) && !hasClients()),
+  });
+  modelRoutes(app, gateway);
+  proxyRoutes(app, gateway, { maxBody: gateway.config.server.max_body });
+
+  app.notFound((c) =>
+    renderError(
+      formatOfPath(c.req.path),
+      new GatewayError(404, "not_found_error", `no route ${c.req.method} ${c.req.path}`, {
+        code: "route_not_found",
+      }),
+    ),
+  );
+  app.onError((err, c) => {
+    if (deps.debug || !(err instanceof GatewayError))
+      console.error(deps.debug ? err : `aigw: ${String(err)}`);
+    return renderError(formatOfPath(c.req.path), toGatewayError(err), {
+      "x-aigw-request-id": c.get("requestId"),
+    });
+  });
+  return app;
+}
+
+function bearerMatches(c: Context<AppEnv>, token: string): boolean {
+  const header = c.req.header("authorization") ?? "";
+  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+export function isLoopback(c: Context<AppEnv>): boolean {
+  const address = c.env?.incoming?.socket.remoteAddress ?? "";
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}

@@ -1,0 +1,76 @@
+import type { Context, Hono } from "hono";
+import type { Gateway, GatewayEvent } from "../../gateway/index.js";
+import type { AppEnv } from "../app.js";
+
+/** `/aigw/*`: health (open), and the admin views: status, events. */
+export function adminRoutes(
+  app: Hono<AppEnv>,
+  gateway: Gateway,
+  opts: { authorize: (c: Context<AppEnv>) => boolean },
+): void {
+  app.get("/aigw/health", (c) => c.json({ ok: true }));
+
+  app.use("/aigw/*", async function adminAuth(c, next) {
+    if (c.req.path === "/aigw/health") return next();
+    if (!opts.authorize(c)) {
+      return c.json(
+        {
+          error: {
+            message: "admin token required: Authorization: Bearer <adminToken from run.json>",
+            type: "authentication_error",
+            code: "admin_token_required",
+          },
+        },
+        401,
+      );
+    }
+    return next();
+  });
+
+  app.get("/aigw/status", (c) => c.json(status(gateway)));
+
+  app.get("/aigw/events", (c) => {
+    const encoder = new TextEncoder();
+    let unsubscribe = () => {};
+    let heartbeat: NodeJS.Timeout | undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const send = (event: GatewayEvent) => {
+          controller.enqueue(encoder.encode(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
+        };
+        controller.enqueue(encoder.encode(`: aigw events\n\n`));
+        unsubscribe = gateway.events.subscribe(send);
+        heartbeat = setInterval(() => controller.enqueue(encoder.encode(": ping\n\n")), 15_000);
+        heartbeat.unref();
+      },
+      cancel() {
+        unsubscribe();
+        clearInterval(heartbeat);
+      },
+    });
+    c.req.raw.signal.addEventListener("abort", () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      },
+    });
+  });
+}
+
+export function status(gateway: Gateway) {
+  return {
+    started_at: gateway.startedAt,
+    providers: [...gateway.providers.values()].map((p) => ({
+      name: p.name,
+      type: p.type,
+      base_url: p.baseUrl,
+      routes: p.routes,
+    })),
+    models: gateway.router.routable(),
+  };
+}

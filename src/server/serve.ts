@@ -1,0 +1,69 @@
+import type { AddressInfo } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import type { Hono } from "hono";
+import type { AppEnv } from "./app.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Requests being served now (event subscribers excluded). */
+  inFlight(): number;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then drops the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(
+      `port ${port} on ${host} is already in use (another aigw, or another program): pick one with --port`,
+    );
+  }
+}
+
+/** Listens on host:port. Resolves once listening; rejects with PortInUseError when taken. */
+export function serve(
+  app: Hono<AppEnv>,
+  opts: { host: string; port: number; requestTimeout: number },
+): Promise<RunningServer> {
+  const server = createAdaptorServer({ fetch: app.fetch });
+  // A client stalled mid-request is cut off; keep-alive outlives typical SDK idle gaps.
+  if ("requestTimeout" in server) {
+    server.requestTimeout = opts.requestTimeout;
+    server.headersTimeout = Math.min(opts.requestTimeout, 60_000);
+    server.keepAliveTimeout = 65_000;
+  }
+  let inFlight = 0;
+  server.on("request", (req, res) => {
+    if (req.url?.startsWith("/aigw/events")) return;
+    inFlight++;
+    res.once("close", () => inFlight--);
+  });
+
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(err.code === "EADDRINUSE" ? new PortInUseError(opts.host, opts.port) : err);
+    };
+    server.once("error", onError);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", onError);
+      const { port } = server.address() as AddressInfo;
+      const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+      resolve({
+        url: `http://${host}:${port}`,
+        port,
+        inFlight: () => inFlight,
+        async close(graceMs = 10_000) {
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+          const deadline = Date.now() + graceMs;
+          while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+          if ("closeAllConnections" in server) server.closeAllConnections();
+          await closed;
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,40 @@
+import { chmodSync, existsSync } from "node:fs";
+import Database from "better-sqlite3";
+import { migrations } from "./migrations.js";
+
+export type Db = Database.Database;
+
+/**
+ * Opens (creating if needed) the aigw database: WAL, synchronous=NORMAL (a committed row survives a
+ * killed process), a busy timeout so CLI readers and the gateway share it, file mode 0600.
+ */
+export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
+  const fresh = !existsSync(file);
+  if (opts.readonly && fresh) {
+    // A read-only command on a fresh home: make the file so readers see an empty, migrated log.
+    openDb(file).close();
+  }
+  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  db.pragma("busy_timeout = 5000");
+  if (!opts.readonly) {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    if (fresh) chmodSync(file, 0o600);
+    migrate(db);
+  }
+  return db;
+}
+
+/** Applies the numbered migrations not yet applied, each in its own transaction. */
+export function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  for (const [index, sql] of migrations.entries()) {
+    const version = index + 1;
+    if (version <= current) continue;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+}
