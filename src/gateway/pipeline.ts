@@ -143,11 +143,6 @@ export class Pipeline {
     rec: UsageRecord,
   ): Promise<UpstreamResponse> {
     const { provider } = target;
-    if (!provider.routes.includes(req.route)) {
-      throw badRequest(
-        `${target.label} does not serve ${req.route === "embeddings" ? "embeddings" : "this route"}`,
-      );
-    }
     if (!provider.formats.includes(format)) {
       throw badRequest(
         `${target.label} speaks ${provider.formats.join("/")}, not the ${format} format of this route; ` +
@@ -155,6 +150,7 @@ export class Pipeline {
         "format_mismatch",
       );
     }
+    if (!provider.routes.includes(req.route)) throw badRequest(`${target.label} does not serve ${req.route}`);
     const lease = this.deps.keys.acquire(provider);
     const body: Record<string, unknown> = { ...req.body, ...target.params, model: target.model };
     if (format === "openai" && body.stream === true) {

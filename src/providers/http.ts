@@ -20,14 +20,16 @@ export interface UpstreamHttp {
   close(): Promise<void>;
 }
 
-let undici: Promise<typeof import("undici")> | null = null;
+type Undici = typeof import("undici");
+let undici: Promise<Undici> | null = null;
 
 /**
  * Loads undici (about 40 ms of compiling) off the start-up path: `aigw start` listens first and calls
  * this right after, so the first request normally finds it loaded.
  */
-export function preloadHttp(): Promise<typeof import("undici")> {
-  undici ??= import("undici");
+export function preloadHttp(): Promise<Undici> {
+  // Bundled, a CommonJS package's named exports sit on `default`.
+  undici ??= import("undici").then((mod) => ((mod as { default?: Undici }).default ?? mod) as Undici);
   return undici;
 }
 

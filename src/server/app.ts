@@ -35,9 +35,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   });
 
-  app.on(["GET", "HEAD"], "/", (c) =>
-    c.text("aigw: a local AI gateway. POST /v1/chat/completions or /v1/messages.\n"),
-  );
+  app.get("/", (c) => c.text("aigw: a local AI gateway. POST /v1/chat/completions or /v1/messages.\n"));
 
   adminRoutes(app, gateway, {
     authorize: (c) => bearerMatches(c, deps.adminToken) || (isLoopback(c) && !hasClients()),

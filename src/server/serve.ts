@@ -28,7 +28,16 @@ export function serve(
   app: Hono<AppEnv>,
   opts: { host: string; port: number; requestTimeout: number },
 ): Promise<RunningServer> {
-  const server = createAdaptorServer({ fetch: app.fetch });
+  const server = createAdaptorServer({
+    // Hono answers HEAD by wrapping the GET response in a new Response, which @hono/node-server's
+    // lightweight Response cannot take (500); answer HEAD here from a GET instead.
+    fetch: async (req: Request, env: unknown) => {
+      if (req.method !== "HEAD") return app.fetch(req, env as AppEnv["Bindings"]);
+      const res = await app.fetch(new Request(req.url, { headers: req.headers }), env as AppEnv["Bindings"]);
+      await res.body?.cancel();
+      return new Response(null, { status: res.status, headers: res.headers });
+    },
+  });
   // A client stalled mid-request is cut off; keep-alive outlives typical SDK idle gaps.
   if ("requestTimeout" in server) {
     server.requestTimeout = opts.requestTimeout;
