@@ -67,6 +67,9 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   const [
     { openDb },
     { createUsageLog },
+    { createKeyStore },
+    { loadMasterKey, MasterKeyError },
+    { watchDb },
     { createGateway },
     { createApp },
     { serve, PortInUseError },
@@ -74,6 +77,9 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   ] = await Promise.all([
     import("../store/db.js"),
     import("../store/usage-log.js"),
+    import("../store/keys.js"),
+    import("../store/secrets.js"),
+    import("../store/watch.js"),
     import("../gateway/index.js"),
     import("../server/app.js"),
     import("../server/serve.js"),
@@ -81,15 +87,31 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   ]);
 
   const db = openDb(paths.db);
+  const keyStore = createKeyStore(db);
   let gateway: ReturnType<typeof createGateway>;
   try {
-    gateway = createGateway({ config, usage: createUsageLog(db), demo: opts.demo ?? false });
+    gateway = createGateway({
+      config,
+      usage: createUsageLog(db),
+      keys: keyStore,
+      loadMaster: () => loadMasterKey(paths.masterKey, { create: false }),
+      demo: opts.demo ?? false,
+    });
   } catch (err) {
     db.close();
     if (err instanceof ConfigError)
       throw new CliError(`${loaded.file ?? "config"}: ${err.message}`, "nothing was started");
+    if (err instanceof MasterKeyError) throw new CliError(err.message, "nothing was started");
     throw err;
   }
+  // Keys and clients changed by the CLI reach the running gateway within a second.
+  const unwatch = watchDb(db, () => {
+    try {
+      gateway.reload();
+    } catch (err) {
+      process.stderr.write(`aigw: could not reload keys: ${(err as Error).message}\n`);
+    }
+  });
   const adminToken = randomBytes(24).toString("base64url");
   const app = createApp({ gateway, adminToken, debug: process.env.AIGW_DEBUG === "1" });
   let server: Awaited<ReturnType<typeof serve>>;
@@ -120,6 +142,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     stopping = true;
     process.stdout.write(chalk.dim(`\n${signal}: finishing ${server.inFlight()} in-flight request(s)…\n`));
     await server.close(10_000);
+    unwatch();
     await gateway.close();
     db.close();
     removeRunFile(paths.runFile, process.pid);
@@ -128,10 +151,13 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
 
+  const stored = keyStore.list().filter((k) => !k.disabled);
   const rows = [...gateway.providers.values()].map((p) => [
     p.name,
     p.type,
-    opts.demo && p.type !== "mock" ? "(demo: unused for bare names)" : keySource(p, process.env),
+    opts.demo && p.type !== "mock"
+      ? "(demo: unused for bare names)"
+      : keySource(p, process.env, stored.filter((k) => k.provider === p.name).length),
     p.baseUrl ?? "in-process",
   ]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));

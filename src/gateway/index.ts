@@ -2,9 +2,11 @@ import type { Config } from "../config/schema.js";
 import { preloadHttp } from "../providers/http.js";
 import { createProviders } from "../providers/registry.js";
 import type { Provider } from "../providers/types.js";
+import type { KeyStore } from "../store/keys.js";
+import type { MasterKey } from "../store/secrets.js";
 import type { UsageLog } from "../store/usage-log.js";
 import { EventBus } from "./events.js";
-import { createEnvKeyPool, type KeyPool } from "./key-pool.js";
+import { KeyPool } from "./key-pool.js";
 import { type Clock, Pipeline } from "./pipeline.js";
 import { createRouter, type Router } from "./router.js";
 
@@ -21,6 +23,8 @@ export interface Gateway {
   events: EventBus;
   keys: KeyPool;
   startedAt: number;
+  /** Re-reads what the CLI may have changed (keys, clients); called when the database changes. */
+  reload(): void;
   /** Loads what the first upstream call needs; called once listening, off the start-up path. */
   warmUp(): Promise<void>;
   close(): Promise<void>;
@@ -29,6 +33,9 @@ export interface Gateway {
 export function createGateway(opts: {
   config: Config;
   usage: UsageLog;
+  /** Stored upstream keys; without it only environment keys are used. */
+  keys?: KeyStore;
+  loadMaster?: () => MasterKey | null;
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   demo?: boolean;
@@ -36,9 +43,23 @@ export function createGateway(opts: {
   const providers = createProviders(opts.config);
   const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
   const events = new EventBus();
-  const keys = createEnvKeyPool(opts.env ?? process.env);
   const clock = opts.clock ?? Date;
-  const pipeline = new Pipeline({ router, keys, usage: opts.usage, events, clock });
+  const keys = new KeyPool({
+    providers,
+    store: opts.keys ?? null,
+    loadMaster: opts.loadMaster ?? (() => null),
+    env: opts.env ?? process.env,
+    clock,
+    events,
+  });
+  const pipeline = new Pipeline({
+    router,
+    keys,
+    usage: opts.usage,
+    events,
+    clock,
+    maxWaitMs: opts.config.queue.max_wait,
+  });
   return {
     config: opts.config,
     providers,
@@ -47,6 +68,9 @@ export function createGateway(opts: {
     events,
     keys,
     startedAt: clock.now(),
+    reload() {
+      keys.reload();
+    },
     async warmUp() {
       await preloadHttp();
     },

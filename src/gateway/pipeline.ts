@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { badRequest, GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { SseParser } from "../providers/sse.js";
@@ -7,7 +8,7 @@ import { createStreamWatcher, type TokenUsage, usageFromBody } from "../provider
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
 import { errorFrame, toGatewayError, upstreamMessage } from "./error-shape.js";
 import type { EventBus } from "./events.js";
-import type { KeyPool } from "./key-pool.js";
+import { type KeyPool, retryAfterMs } from "./key-pool.js";
 import type { Plan, Router, Target } from "./router.js";
 
 /** A parsed client request, free of any HTTP framework. */
@@ -19,6 +20,8 @@ export interface GatewayRequest {
   headers: Record<string, string>;
   query: string;
   client: string | null;
+  /** The client's model allowlist (names or globs like `openai/*`); null allows everything. */
+  allowedModels: readonly string[] | null;
   tags: string | null;
   signal: AbortSignal;
 }
@@ -38,6 +41,8 @@ export interface Clock {
 export interface PipelineDeps {
   router: Router;
   keys: KeyPool;
+  /** queue.max_wait: the longest a request may wait for a cooling key (or, later, a limiter slot). */
+  maxWaitMs: number;
   usage: UsageLog;
   events: EventBus;
   clock?: Clock;
@@ -45,6 +50,9 @@ export interface PipelineDeps {
 
 /** Upstream statuses worth handing to the next target; any other 4xx is the request's own fault. */
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
+
+/** Upstream calls one target may make while rotating keys, so a flapping upstream cannot loop forever. */
+const MAX_KEY_TRIES = 10;
 
 /** Response headers of an upstream that must not be copied to the client. */
 const HOP_BY_HOP = new Set([
@@ -83,7 +91,18 @@ export class Pipeline {
     }
     try {
       validate(req);
-      return await this.run(req, this.deps.router.resolve(rec.requested_model!), rec, t0);
+      const plan = this.deps.router.resolve(rec.requested_model!);
+      if (req.allowedModels && !modelAllowed(req.allowedModels, plan)) {
+        throw new GatewayError(
+          403,
+          "permission_error",
+          `client "${req.client}" may not use model "${plan.requested}"`,
+          {
+            code: "model_not_allowed",
+          },
+        );
+      }
+      return await this.run(req, plan, rec, t0);
     } catch (err) {
       const error = toGatewayError(err);
       rec.aborted = req.signal.aborted;
@@ -100,17 +119,19 @@ export class Pipeline {
 
   private async run(req: GatewayRequest, plan: Plan, rec: UsageRecord, t0: number): Promise<GatewayResponse> {
     const format = routeFormat[req.route];
+    const deadline = this.clock.now() + this.deps.maxWaitMs;
     const failures: string[] = [];
     let last: GatewayError | null = null;
     for (const [index, target] of plan.targets.entries()) {
       const isLast = index === plan.targets.length - 1;
       let upstream: UpstreamResponse;
       try {
-        upstream = await this.send(req, target, format, rec);
+        upstream = await this.callTarget(req, target, format, rec, { isLast, deadline });
       } catch (err) {
         if (req.signal.aborted) throw new GatewayError(499, "api_error", "client closed the request");
         last = upstreamFailure(err, target.label);
         failures.push(`${target.label}: ${last.message}`);
+        if (last.status < 500 && last.status !== 429) break; // the request's own fault: no fallback
         continue;
       }
       if (upstream.status >= 400 && RETRYABLE.has(upstream.status)) {
@@ -118,8 +139,7 @@ export class Pipeline {
         const detail = upstreamMessage(bytes) ?? "no detail";
         failures.push(`${target.label}: HTTP ${upstream.status} (${detail})`);
         last = finalUpstreamError(upstream, target, detail);
-        if (!isLast) continue;
-        break;
+        continue;
       }
       if (index > 0) rec.fallback_from = plan.targets[0]!.label;
       const headers = this.headersFor(req, upstream, target, rec);
@@ -136,11 +156,17 @@ export class Pipeline {
     });
   }
 
-  private async send(
+  /**
+   * Calls one target, rotating across its keys: a 429 cools the key and the request moves to the next
+   * healthy one at once; a 401/403 retires the key. When every key is cooling, the last target waits for
+   * the first to come back if that is before the queue deadline; other targets hand over to the next.
+   */
+  private async callTarget(
     req: GatewayRequest,
     target: Target,
     format: WireFormat,
     rec: UsageRecord,
+    opts: { isLast: boolean; deadline: number },
   ): Promise<UpstreamResponse> {
     const { provider } = target;
     if (!provider.formats.includes(format)) {
@@ -151,25 +177,66 @@ export class Pipeline {
       );
     }
     if (!provider.routes.includes(req.route)) throw badRequest(`${target.label} does not serve ${req.route}`);
-    const lease = this.deps.keys.acquire(provider);
     const body: Record<string, unknown> = { ...req.body, ...target.params, model: target.model };
     if (format === "openai" && body.stream === true) {
       // Ask for usage on the client's behalf; the extra chunk is stripped if it did not ask.
       body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
     }
-    rec.attempts++;
-    rec.provider = provider.name;
-    rec.upstream_model = target.model;
-    rec.key_id = lease.id;
-    return provider.send({
-      route: req.route,
-      body,
-      stream: body.stream === true,
-      key: lease.secret,
-      headers: req.headers,
-      query: req.query,
-      signal: req.signal,
-    });
+    const keys = this.deps.keys;
+    for (let tries = 0; ; tries++) {
+      const got = keys.acquire(provider);
+      if ("waitUntil" in got) {
+        const now = this.clock.now();
+        const retryAfter = String(Math.max(1, Math.ceil((got.waitUntil - now) / 1000)));
+        const cooling = `every key of ${provider.name} is cooling down after 429s`;
+        if (!opts.isLast)
+          throw new GatewayError(429, "rate_limit_exceeded", cooling, {
+            headers: { "retry-after": retryAfter },
+          });
+        if (got.waitUntil > opts.deadline || tries >= MAX_KEY_TRIES) {
+          throw new GatewayError(
+            429,
+            "queue_timeout",
+            `${cooling}; the first is back in ${retryAfter}s, past queue.max_wait`,
+            {
+              headers: { "retry-after": retryAfter },
+            },
+          );
+        }
+        const waited = performance.now();
+        await sleep(got.waitUntil - now, undefined, { signal: req.signal });
+        rec.queue_wait_ms = (rec.queue_wait_ms ?? 0) + (performance.now() - waited);
+        continue;
+      }
+      const { lease } = got;
+      rec.attempts++;
+      rec.provider = provider.name;
+      rec.upstream_model = target.model;
+      rec.key_id = lease.id;
+      const upstream = await provider.send({
+        route: req.route,
+        body,
+        stream: body.stream === true,
+        key: lease.secret,
+        headers: req.headers,
+        query: req.query,
+        signal: req.signal,
+      });
+      const rotatable = lease.id !== null && tries < MAX_KEY_TRIES;
+      if (rotatable && upstream.status === 429) {
+        await drain(upstream);
+        keys.rateLimited(lease, retryAfterMs(upstream.headers, this.clock.now()));
+        continue;
+      }
+      if (rotatable && (upstream.status === 401 || upstream.status === 403)) {
+        const detail =
+          upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "rejected";
+        keys.rejected(lease, upstream.status, detail);
+        continue;
+      }
+      if (upstream.status < 400) keys.succeeded(lease);
+      return upstream;
+    }
   }
 
   private headersFor(req: GatewayRequest, upstream: UpstreamResponse, target: Target, rec: UsageRecord) {
@@ -331,6 +398,17 @@ function validate(req: GatewayRequest): void {
   }
 }
 
+/** A client may use a model when its allowlist names it, or every target it resolves to, exactly or by glob. */
+export function modelAllowed(allowed: readonly string[], plan: Plan): boolean {
+  const matches = (name: string) =>
+    allowed.some((pattern) =>
+      pattern.includes("*")
+        ? new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(name)
+        : pattern === name,
+    );
+  return matches(plan.requested) || plan.targets.every((t) => matches(t.label));
+}
+
 function finalUpstreamError(upstream: UpstreamResponse, target: Target, detail: string): GatewayError {
   const message = `${target.label} answered HTTP ${upstream.status}: ${detail}`;
   if (upstream.status === 429) {
@@ -345,6 +423,10 @@ function setUsage(rec: UsageRecord, usage: TokenUsage): void {
   rec.cached_input_tokens = usage.cachedInput;
   rec.cache_write_tokens = usage.cacheWrite;
   rec.output_tokens = usage.output;
+}
+
+async function drain(upstream: UpstreamResponse): Promise<void> {
+  await readAll(upstream.body).catch(() => undefined);
 }
 
 export async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

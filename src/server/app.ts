@@ -11,7 +11,7 @@ import { proxyRoutes } from "./routes/v1.js";
 
 export interface AppEnv {
   Bindings: { incoming?: IncomingMessage };
-  Variables: { requestId: string; client: string | null };
+  Variables: { requestId: string; client: string | null; allowedModels: readonly string[] | null };
 }
 
 export interface AppDeps {
@@ -32,6 +32,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async function requestId(c, next) {
     c.set("requestId", `req_${randomUUID().replace(/-/g, "").slice(0, 20)}`);
     c.set("client", null);
+    c.set("allowedModels", null);
     await next();
   });
 

@@ -28,4 +28,36 @@ export const migrations: readonly string[] = [
      aborted INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX usage_started_at ON usage (started_at);`,
+  `CREATE TABLE upstream_keys (
+     id TEXT PRIMARY KEY,                  -- key_xxxxxxxx, shown to people and in the usage log
+     provider TEXT NOT NULL,
+     label TEXT,
+     secret BLOB NOT NULL,                 -- AES-256-GCM: 12-byte iv | 16-byte tag | ciphertext
+     masked TEXT NOT NULL,                 -- sk-…a1b2, safe to show
+     rpm INTEGER,
+     tpm INTEGER,
+     disabled INTEGER NOT NULL DEFAULT 0,
+     invalid INTEGER NOT NULL DEFAULT 0,   -- the upstream said 401/403
+     cooldown_until INTEGER,               -- ms since epoch; survives restarts
+     last_used_at INTEGER,
+     last_error TEXT,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX upstream_keys_provider ON upstream_keys (provider);
+   CREATE TABLE clients (
+     name TEXT PRIMARY KEY,
+     key_hash BLOB NOT NULL,               -- SHA-256 of the client key; the key itself is never stored
+     key_prefix TEXT NOT NULL,             -- aigw_…, safe to show
+     previous_key_hash BLOB,               -- the rotated-out key, valid until previous_expires_at
+     previous_expires_at INTEGER,
+     rpm INTEGER,
+     tpm INTEGER,
+     daily_budget_usd REAL,
+     monthly_budget_usd REAL,
+     models TEXT,                          -- JSON array of allowed model names/globs, NULL = all
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE INDEX usage_key_started ON usage (key_id, started_at);`,
 ];

@@ -45,6 +45,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
           headers,
           query: q === -1 ? "" : url.slice(q),
           client,
+          allowedModels: c.get("allowedModels"),
           tags: c.req.header("x-aigw-tags") ?? null,
           signal,
         });
