@@ -1,13 +1,14 @@
 // Bundles src/ into dist/ with esbuild: one file per entry point plus shared chunks, so `aigw start`
 // compiles a few files instead of resolving hundreds (start-up time is a product feature).
 // Type checking is `npm run typecheck` (tsc); this step only transpiles.
-import { rmSync } from "node:fs";
+import { renameSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
-rmSync("dist", { recursive: true, force: true });
+// Build beside dist/ and swap it in, so a test run using dist/ never sees it half-written.
+const staging = `dist.${process.pid}`;
 await build({
   entryPoints: ["src/cli.ts"],
-  outdir: "dist",
+  outdir: staging,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -24,3 +25,5 @@ await build({
   },
   logLevel: "warning",
 });
+rmSync("dist", { recursive: true, force: true });
+renameSync(staging, "dist");

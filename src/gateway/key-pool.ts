@@ -167,7 +167,7 @@ export class KeyPool {
 
   succeeded(lease: KeyLease): void {
     const key = this.find(lease);
-    if (key && key.strikes) key.strikes = 0;
+    if (key) key.strikes = 0;
   }
 
   /** Keys as `/aigw/status` shows them: masked, with state. */
