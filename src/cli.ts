@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { handleCliError } from "./commands/cli-error.js";
+import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
+import { keysCommand } from "./commands/keys/index.js";
 import { modelsCommand } from "./commands/models.js";
 import { startCommand } from "./commands/start.js";
 import { statsCommand } from "./commands/stats.js";
@@ -13,10 +15,19 @@ const program = new Command("aigw")
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [startCommand, statsCommand, tailCommand, modelsCommand]) {
-  command.option("--home <dir>", "state folder (default: $AIGW_HOME, else ~/.aigw)");
-  program.addCommand(command.exitOverride());
+for (const command of [startCommand, keysCommand, clientsCommand, statsCommand, tailCommand, modelsCommand]) {
+  program.addCommand(command);
 }
+
+/** Every command takes `--home`, and reports usage errors to us instead of exiting on its own. */
+function prepare(command: Command): void {
+  for (const sub of command.commands) {
+    if (!sub.commands.length) sub.option("--home <dir>", "state folder (default: $AIGW_HOME, else ~/.aigw)");
+    sub.exitOverride().showHelpAfterError();
+    prepare(sub);
+  }
+}
+prepare(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -8,6 +8,7 @@ import type { ConfigInput } from "../src/config/schema.js";
 import { createGateway, type Gateway } from "../src/gateway/index.js";
 import { createApp } from "../src/server/app.js";
 import { type RunningServer, serve } from "../src/server/serve.js";
+import { type ClientStore, createClientStore } from "../src/store/clients.js";
 import { type Db, openDb } from "../src/store/db.js";
 import { createUsageLog, type UsageLog, type UsageRecord } from "../src/store/usage-log.js";
 
@@ -24,6 +25,8 @@ export interface TestGateway {
   server: RunningServer;
   db: Db;
   usage: UsageLog;
+  /** The client store over the same database; call `gateway.reload()` after changing it. */
+  clients: ClientStore;
   adminToken: string;
   /** Usage rows, oldest first. */
   rows(): UsageRecord[];
@@ -34,13 +37,21 @@ export interface TestGateway {
 
 /** A real gateway on a loopback port, in this process, over a SQLite file in a temp home. */
 export async function startTestGateway(
-  opts: { config?: ConfigInput; env?: NodeJS.ProcessEnv; demo?: boolean } = {},
+  opts: { config?: ConfigInput; env?: NodeJS.ProcessEnv; demo?: boolean; clock?: { now(): number } } = {},
 ): Promise<TestGateway> {
   const home = tempHome();
   const config = parseConfig({ port: 0, ...opts.config }, "test config");
   const db = openDb(join(home.dir, "aigw.db"));
   const usage = createUsageLog(db);
-  const gateway = createGateway({ config, usage, env: opts.env ?? {}, demo: opts.demo ?? false });
+  const clients = createClientStore(db);
+  const gateway = createGateway({
+    config,
+    usage,
+    clients,
+    env: opts.env ?? {},
+    demo: opts.demo ?? false,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   const adminToken = "test-admin-token";
   const server = await serve(createApp({ gateway, adminToken }), {
     host: "127.0.0.1",
@@ -54,6 +65,7 @@ export async function startTestGateway(
     server,
     db,
     usage,
+    clients,
     adminToken,
     rows,
     async waitForRows(n, timeoutMs = 3000) {

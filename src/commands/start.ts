@@ -50,12 +50,6 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     port: opts.port ?? loaded.config.port,
     host: opts.host ?? loaded.config.host,
   };
-  if (!isLoopbackHost(config.host)) {
-    throw new CliError(
-      `refusing to listen on ${config.host} with no client keys: anyone who can reach it could spend your upstream keys`,
-      "add a client key first (aigw clients add <name>), or listen on 127.0.0.1",
-    );
-  }
   const running = readRunFile(paths.runFile);
   if (running && running.pid !== process.pid) {
     throw new CliError(
@@ -68,6 +62,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     { openDb },
     { createUsageLog },
     { createKeyStore },
+    { createClientStore },
     { loadMasterKey, MasterKeyError },
     { watchDb },
     { createGateway },
@@ -78,6 +73,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     import("../store/db.js"),
     import("../store/usage-log.js"),
     import("../store/keys.js"),
+    import("../store/clients.js"),
     import("../store/secrets.js"),
     import("../store/watch.js"),
     import("../gateway/index.js"),
@@ -88,12 +84,22 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
 
   const db = openDb(paths.db);
   const keyStore = createKeyStore(db);
+  const clientStore = createClientStore(db);
+  const loopback = isLoopbackHost(config.host);
+  if (!loopback && clientStore.activeCount() === 0) {
+    db.close();
+    throw new CliError(
+      `refusing to listen on ${config.host} with no client keys: anyone who can reach it could spend your upstream keys`,
+      "add a client key first (aigw clients add <name>), or listen on 127.0.0.1",
+    );
+  }
   let gateway: ReturnType<typeof createGateway>;
   try {
     gateway = createGateway({
       config,
       usage: createUsageLog(db),
       keys: keyStore,
+      clients: clientStore,
       loadMaster: () => loadMasterKey(paths.masterKey, { create: false }),
       demo: opts.demo ?? false,
     });
@@ -113,7 +119,12 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     }
   });
   const adminToken = randomBytes(24).toString("base64url");
-  const app = createApp({ gateway, adminToken, debug: process.env.AIGW_DEBUG === "1" });
+  const app = createApp({
+    gateway,
+    adminToken,
+    requireClientAuth: !loopback,
+    debug: process.env.AIGW_DEBUG === "1",
+  });
   let server: Awaited<ReturnType<typeof serve>>;
   try {
     server = await serve(app, {
@@ -172,8 +183,11 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
         (r) => `  ${r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : chalk.dim(cell))).join("  ")}`,
       ),
       "",
+      clientsLine(clientStore.activeCount(), gateway.clients.hasClients()),
+      "",
       "try it",
       `  curl ${server.url}/v1/chat/completions -H 'content-type: application/json' \\`,
+      ...(gateway.clients.hasClients() ? ["    -H 'authorization: Bearer <client key>' \\"] : []),
       `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
       "",
       chalk.dim(
@@ -182,6 +196,12 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       "",
     ].join("\n"),
   );
+}
+
+function clientsLine(active: number, authOn: boolean): string {
+  if (!authOn)
+    return `clients  ${chalk.dim("none: /v1 is open to loopback callers (aigw clients add <name> requires keys)")}`;
+  return `clients  ${active} active ${chalk.dim("· every /v1 request needs a client key (aigw clients list)")}`;
 }
 
 function isLoopbackHost(host: string): boolean {

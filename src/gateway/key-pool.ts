@@ -1,7 +1,7 @@
 import { GatewayError } from "../errors.js";
 import type { Provider } from "../providers/types.js";
 import type { KeyStore } from "../store/keys.js";
-import { type MasterKey, MasterKeyError } from "../store/secrets.js";
+import { type MasterKey, MasterKeyError, maskSecret } from "../store/secrets.js";
 import type { EventBus } from "./events.js";
 import type { Clock } from "./pipeline.js";
 
@@ -18,6 +18,7 @@ interface PoolKey {
   id: string;
   provider: string;
   secret: string;
+  masked: string;
   /** Persisted keys keep their state in SQLite; environment keys only in memory. */
   stored: boolean;
   invalid: boolean;
@@ -69,6 +70,7 @@ export class KeyPool {
           id: key.id,
           provider: key.provider,
           secret: secrets.get(key.id)!,
+          masked: key.masked,
           stored: true,
           invalid: key.invalid,
           cooldownUntil: key.cooldown_until ?? 0,
@@ -88,6 +90,7 @@ export class KeyPool {
           id,
           provider: provider.name,
           secret,
+          masked: maskSecret(secret),
           stored: false,
           invalid: false,
           cooldownUntil: 0,
@@ -182,6 +185,7 @@ export class KeyPool {
     return [...this.byProvider.values()].flat().map((k) => ({
       id: k.id,
       provider: k.provider,
+      masked: k.masked,
       state: k.invalid ? "invalid" : k.cooldownUntil > now ? "cooling" : "ok",
       cooldown_until: k.cooldownUntil > now ? k.cooldownUntil : null,
       last_error: k.lastError,

@@ -4,6 +4,7 @@ import { type Context, Hono } from "hono";
 import { GatewayError } from "../errors.js";
 import { toGatewayError } from "../gateway/error-shape.js";
 import type { Gateway } from "../gateway/index.js";
+import { clientAuth } from "./middleware/auth.js";
 import { formatOfPath, renderError } from "./render.js";
 import { adminRoutes } from "./routes/admin.js";
 import { modelRoutes } from "./routes/models.js";
@@ -20,6 +21,8 @@ export interface AppDeps {
   adminToken: string;
   /** Whether any client key exists: admin routes are open to loopback callers only while none does. */
   hasClients?: () => boolean;
+  /** Listening beyond loopback: `/v1/*` needs a client key even while none exists. */
+  requireClientAuth?: boolean;
   debug?: boolean;
 }
 
@@ -27,7 +30,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { gateway } = deps;
   const app = new Hono<AppEnv>();
-  const hasClients = deps.hasClients ?? (() => false);
+  const hasClients = deps.hasClients ?? (() => gateway.clients.hasClients());
 
   app.use(async function requestId(c, next) {
     c.set("requestId", `req_${randomUUID().replace(/-/g, "").slice(0, 20)}`);
@@ -41,6 +44,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   adminRoutes(app, gateway, {
     authorize: (c) => bearerMatches(c, deps.adminToken) || (isLoopback(c) && !hasClients()),
   });
+  app.use(
+    "/v1/*",
+    clientAuth({
+      clients: gateway.clients,
+      requireAuth: deps.requireClientAuth ?? false,
+      onReject: (meta, err) => gateway.pipeline.reject(meta, err),
+    }),
+  );
   modelRoutes(app, gateway);
   proxyRoutes(app, gateway, { maxBody: gateway.config.server.max_body });
 

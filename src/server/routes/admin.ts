@@ -72,5 +72,7 @@ export function status(gateway: Gateway) {
       routes: p.routes,
     })),
     models: gateway.router.routable(),
+    keys: gateway.keys.status(),
+    circuits: gateway.breaker.status(),
   };
 }

@@ -1,0 +1,74 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { GatewayError } from "../../errors.js";
+import type { ClientIndex, ClientKeyRejection } from "../../gateway/clients.js";
+import type { Route } from "../../providers/types.js";
+import type { AppEnv } from "../app.js";
+import { formatOfPath, renderError } from "../render.js";
+
+export interface ClientAuthOptions {
+  clients: ClientIndex;
+  /** Require a key even while no client exists (the gateway listens beyond loopback). Default false. */
+  requireAuth?: boolean;
+  /** Logs a turned-away request (one usage row), for the routes that have usage rows. */
+  onReject?: (meta: { id: string; route: Route; client: null }, err: GatewayError) => void;
+  now?: () => number;
+}
+
+/** Routes whose requests are logged; other `/v1/*` paths (models, unknown) have no usage rows. */
+const LOGGED: Record<string, Route> = {
+  "/v1/chat/completions": "chat",
+  "/v1/messages": "messages",
+  "/v1/embeddings": "embeddings",
+};
+
+const REJECTIONS: Record<ClientKeyRejection | "client_key_required", string> = {
+  client_key_required:
+    "client key required: send it as Authorization: Bearer <key>, x-api-key or x-gateway-key (aigw clients add <name> makes one)",
+  client_key_invalid: "invalid client key: no client has this key",
+  client_key_revoked: "this client key was revoked",
+  client_key_expired: "this client key was rotated out and its grace period is over; use the new key",
+};
+
+/**
+ * `/v1/*` client authentication: off while no client exists on a loopback gateway, otherwise a
+ * client key in `Authorization: Bearer`, `x-api-key` or `x-gateway-key`. Sets `client` and
+ * `allowedModels`; anything else is a 401 in the route's error shape.
+ */
+export function clientAuth(opts: ClientAuthOptions): MiddlewareHandler<AppEnv> {
+  const { clients, requireAuth = false, onReject, now = Date.now } = opts;
+  return async function clientAuthMiddleware(c, next) {
+    if (!requireAuth && !clients.hasClients()) return next();
+    const presented = presentedKeys(c);
+    let reason: ClientKeyRejection | "client_key_required" = "client_key_required";
+    for (const key of presented) {
+      const result = clients.authenticate(key, now());
+      if ("client" in result) {
+        c.set("client", result.client.name);
+        c.set("allowedModels", result.client.models);
+        return next();
+      }
+      // Report the most telling reason when several headers carry keys.
+      if (reason === "client_key_required" || reason === "client_key_invalid") reason = result.rejected;
+    }
+    const err = new GatewayError(401, "authentication_error", REJECTIONS[reason], { code: reason });
+    const id = c.get("requestId");
+    const route = c.req.method === "POST" ? LOGGED[c.req.path] : undefined;
+    if (route) onReject?.({ id, route, client: null }, err);
+    return renderError(formatOfPath(c.req.path), err, { "x-aigw-request-id": id });
+  };
+}
+
+/** The distinct keys a request carries, in the order a client most likely meant them for aigw. */
+function presentedKeys(c: Context<AppEnv>): string[] {
+  const keys: string[] = [];
+  const add = (value: string | undefined) => {
+    const key = value?.trim();
+    if (key && !keys.includes(key)) keys.push(key);
+  };
+  add(c.req.header("x-gateway-key"));
+  const authorization = c.req.header("authorization");
+  const bearer = authorization && /^bearer\s+(.+)$/i.exec(authorization);
+  if (bearer) add(bearer[1]);
+  add(c.req.header("x-api-key"));
+  return keys;
+}
