@@ -337,14 +337,6 @@ describe("errors in the shape each SDK expects", () => {
     await waitFor(() => fake.inFlight === 0, 3000, "the hung upstream request to close");
   });
 
-  it("refuses a route in the other wire format with a 400 that says where to go", async () => {
-    const cross = await openai.chat.completions
-      .create({ model: "claude-haiku-4-5", messages: hello })
-      .catch((e) => e);
-    expect(cross).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(cross.message).toMatch(/\/v1\/messages/);
-  });
-
   it("answers 502 naming the missing key for a provider that has none", async () => {
     const keyless = await startTestGateway({
       config: { providers: { openai: { base_url: fake.openaiBaseUrl } } },

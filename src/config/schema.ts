@@ -116,6 +116,10 @@ export const configSchema = z.strictObject({
       max_size: size.default(512 * 1024 * 1024),
     })
     .prefault({}),
+  /** Per provider: skip it after this many consecutive failures, for `cool_off`, then probe once. */
+  circuit_breaker: z
+    .strictObject({ failures: count.default(5), cool_off: duration.default(30_000) })
+    .prefault({}),
   queue: z.strictObject({ max_wait: duration.default(60_000), max_depth: count.default(1000) }).prefault({}),
   budgets: z
     .strictObject({

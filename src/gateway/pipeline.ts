@@ -2,14 +2,25 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { badRequest, GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
-import { SseParser } from "../providers/sse.js";
+import { type Bridge, bridgeFor } from "../providers/translate/bridge.js";
 import { type Route, routeFormat, type UpstreamResponse, type WireFormat } from "../providers/types.js";
-import { createStreamWatcher, type TokenUsage, usageFromBody } from "../providers/usage.js";
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
-import { errorFrame, toGatewayError, upstreamMessage } from "./error-shape.js";
+import type { CircuitBreaker } from "./breaker.js";
+import { toGatewayError, upstreamMessage } from "./error-shape.js";
 import type { EventBus } from "./events.js";
 import { type KeyPool, retryAfterMs } from "./key-pool.js";
+import {
+  type Delivery,
+  deliverError,
+  deliverJson,
+  deliverStream,
+  type GatewayResponse,
+  readAll,
+} from "./respond.js";
 import type { Plan, Router, Target } from "./router.js";
+import type { TargetOrder } from "./strategy.js";
+
+export type { GatewayResponse } from "./respond.js";
 
 /** A parsed client request, free of any HTTP framework. */
 export interface GatewayRequest {
@@ -26,14 +37,6 @@ export interface GatewayRequest {
   signal: AbortSignal;
 }
 
-/** What the server sends back: a JSON body, or a stream whose usage row lands when it ends. */
-export interface GatewayResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: Uint8Array | null;
-  stream: AsyncIterable<Uint8Array> | null;
-}
-
 export interface Clock {
   now(): number;
 }
@@ -41,7 +44,9 @@ export interface Clock {
 export interface PipelineDeps {
   router: Router;
   keys: KeyPool;
-  /** queue.max_wait: the longest a request may wait for a cooling key (or, later, a limiter slot). */
+  breaker: CircuitBreaker;
+  order: TargetOrder;
+  /** queue.max_wait: the longest a request may wait for a cooling key (or a limiter slot). */
   maxWaitMs: number;
   usage: UsageLog;
   events: EventBus;
@@ -73,6 +78,13 @@ const HOP_BY_HOP = new Set([
   "via",
   "cf-ray",
 ]);
+
+/** A target ready to call: its provider's format and the bridge to it, if the client speaks another. */
+interface Leg {
+  target: Target;
+  upstreamFormat: WireFormat;
+  bridge: Bridge | null;
+}
 
 export class Pipeline {
   private readonly clock: Clock;
@@ -117,36 +129,57 @@ export class Pipeline {
     this.finish(rec, performance.now(), err.status, err.type);
   }
 
+  /** Tries the plan's targets in strategy order until one answers; failures hand over to the next. */
   private async run(req: GatewayRequest, plan: Plan, rec: UsageRecord, t0: number): Promise<GatewayResponse> {
-    const format = routeFormat[req.route];
+    const clientFormat = routeFormat[req.route];
     const deadline = this.clock.now() + this.deps.maxWaitMs;
+    const { breaker, order } = this.deps;
+    const targets = order.order(plan);
     const failures: string[] = [];
     let last: GatewayError | null = null;
-    for (const [index, target] of plan.targets.entries()) {
-      const isLast = index === plan.targets.length - 1;
+    for (const [index, target] of targets.entries()) {
+      const provider = target.provider.name;
+      if (!breaker.allow(provider)) {
+        last = new GatewayError(
+          502,
+          "upstream_error",
+          `${target.label} skipped: its circuit is open after repeated failures`,
+        );
+        failures.push(last.message);
+        continue;
+      }
       let upstream: UpstreamResponse;
+      let leg: Leg;
       try {
-        upstream = await this.callTarget(req, target, format, rec, { isLast, deadline });
+        leg = legFor(req, target, clientFormat);
+        upstream = await this.callTarget(req, leg, rec, { isLast: index === targets.length - 1, deadline });
       } catch (err) {
-        if (req.signal.aborted) throw new GatewayError(499, "api_error", "client closed the request");
+        if (req.signal.aborted) {
+          breaker.release(provider);
+          throw new GatewayError(499, "api_error", "client closed the request");
+        }
         last = upstreamFailure(err, target.label);
         failures.push(`${target.label}: ${last.message}`);
+        // Only the upstream's own failures (unreachable, timed out) count against its circuit, not ours
+        // (no key, every key cooling or retired).
+        if (err instanceof GatewayError) breaker.release(provider);
+        else breaker.failure(provider);
         if (last.status < 500 && last.status !== 429) break; // the request's own fault: no fallback
         continue;
       }
       if (upstream.status >= 400 && RETRYABLE.has(upstream.status)) {
-        const bytes = await readAll(upstream.body).catch(() => new Uint8Array());
-        const detail = upstreamMessage(bytes) ?? "no detail";
+        const detail =
+          upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "no detail";
         failures.push(`${target.label}: HTTP ${upstream.status} (${detail})`);
         last = finalUpstreamError(upstream, target, detail);
+        if (upstream.status >= 500) breaker.failure(provider);
+        else breaker.release(provider);
         continue;
       }
-      if (index > 0) rec.fallback_from = plan.targets[0]!.label;
-      const headers = this.headersFor(req, upstream, target, rec);
-      if (upstream.status >= 400) return this.passError(upstream, headers, rec, t0);
-      return req.body.stream === true
-        ? this.streamResponse(req, upstream, format, headers, rec, t0)
-        : this.jsonResponse(upstream, format, headers, rec, t0, target);
+      breaker.success(provider);
+      if (target !== plan.targets[0]) rec.fallback_from = plan.targets[0]!.label;
+      order.started(target);
+      return this.deliver(req, leg, upstream, rec, t0);
     }
     if (!last) throw new GatewayError(502, "upstream_error", "no target could be tried");
     const tried = failures.length > 1 ? `; tried ${failures.join("; ")}` : "";
@@ -163,24 +196,22 @@ export class Pipeline {
    */
   private async callTarget(
     req: GatewayRequest,
-    target: Target,
-    format: WireFormat,
+    leg: Leg,
     rec: UsageRecord,
     opts: { isLast: boolean; deadline: number },
   ): Promise<UpstreamResponse> {
+    const { target, bridge } = leg;
     const { provider } = target;
-    if (!provider.formats.includes(format)) {
-      throw badRequest(
-        `${target.label} speaks ${provider.formats.join("/")}, not the ${format} format of this route; ` +
-          `call it through ${format === "openai" ? "/v1/messages" : "/v1/chat/completions"}`,
-        "format_mismatch",
-      );
-    }
-    if (!provider.routes.includes(req.route)) throw badRequest(`${target.label} does not serve ${req.route}`);
-    const body: Record<string, unknown> = { ...req.body, ...target.params, model: target.model };
-    if (format === "openai" && body.stream === true) {
-      // Ask for usage on the client's behalf; the extra chunk is stripped if it did not ask.
-      body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+    const merged = target.params ? { ...req.body, ...target.params } : req.body;
+    let body: Record<string, unknown>;
+    if (bridge) {
+      body = bridge.request(merged, target.model);
+    } else {
+      body = { ...merged, model: target.model };
+      if (leg.upstreamFormat === "openai" && body.stream === true) {
+        // Ask for usage on the client's behalf; the extra chunk is stripped if it did not ask.
+        body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+      }
     }
     const keys = this.deps.keys;
     for (let tries = 0; ; tries++) {
@@ -214,17 +245,18 @@ export class Pipeline {
       rec.upstream_model = target.model;
       rec.key_id = lease.id;
       const upstream = await provider.send({
-        route: req.route,
+        route: bridge ? (leg.upstreamFormat === "anthropic" ? "messages" : "chat") : req.route,
         body,
         stream: body.stream === true,
         key: lease.secret,
-        headers: req.headers,
-        query: req.query,
+        // Headers and query that steer an upstream only make sense in the client's own format.
+        headers: bridge ? {} : req.headers,
+        query: bridge ? "" : req.query,
         signal: req.signal,
       });
       const rotatable = lease.id !== null && tries < MAX_KEY_TRIES;
       if (rotatable && upstream.status === 429) {
-        await drain(upstream);
+        await readAll(upstream.body).catch(() => undefined);
         keys.rateLimited(lease, retryAfterMs(upstream.headers, this.clock.now()));
         continue;
       }
@@ -239,7 +271,8 @@ export class Pipeline {
     }
   }
 
-  private headersFor(req: GatewayRequest, upstream: UpstreamResponse, target: Target, rec: UsageRecord) {
+  private deliver(req: GatewayRequest, leg: Leg, upstream: UpstreamResponse, rec: UsageRecord, t0: number) {
+    const { target } = leg;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(upstream.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
@@ -249,97 +282,27 @@ export class Pipeline {
     headers["x-aigw-provider"] = target.label;
     headers["x-aigw-cache"] = rec.cache;
     headers["x-aigw-attempts"] = String(rec.attempts);
-    return headers;
-  }
-
-  private async passError(
-    upstream: UpstreamResponse,
-    headers: Record<string, string>,
-    rec: UsageRecord,
-    t0: number,
-  ) {
-    const body = await readAll(upstream.body);
-    this.finish(rec, t0, upstream.status, "upstream_rejected");
-    return { status: upstream.status, headers, body, stream: null };
-  }
-
-  private async jsonResponse(
-    upstream: UpstreamResponse,
-    format: WireFormat,
-    headers: Record<string, string>,
-    rec: UsageRecord,
-    t0: number,
-    target: Target,
-  ): Promise<GatewayResponse> {
-    let body: Uint8Array;
-    try {
-      body = await readAll(upstream.body);
-    } catch (err) {
-      throw upstreamFailure(err, target.label);
-    }
-    rec.ttfb_ms = performance.now() - t0;
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
-    } catch {
-      // Not JSON: forwarded as is, with no usage.
-    }
-    setUsage(rec, usageFromBody(format, parsed));
-    this.finish(rec, t0, upstream.status, null);
-    return { status: upstream.status, headers, body, stream: null };
-  }
-
-  private streamResponse(
-    req: GatewayRequest,
-    upstream: UpstreamResponse,
-    format: WireFormat,
-    headers: Record<string, string>,
-    rec: UsageRecord,
-    t0: number,
-  ): GatewayResponse {
-    const clientWantsUsage =
-      (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
-    const watcher = createStreamWatcher(format, clientWantsUsage);
-    const label = headers["x-aigw-provider"]!;
-    const pipeline = this;
-    async function* forward(): AsyncGenerator<Uint8Array> {
-      const parser = new SseParser();
-      const decoder = new TextDecoder();
-      let errorType: string | null = null;
-      let ended = false;
-      try {
-        for await (const chunk of upstream.body) {
-          const frames = parser.push(decoder.decode(chunk, { stream: true }));
-          let out = "";
-          for (const frame of frames) if (watcher.observe(frame)) out += frame.raw;
-          if (!out) continue;
-          rec.ttfb_ms ??= performance.now() - t0;
-          yield Buffer.from(out);
-        }
-        const rest = parser.flush().filter((frame) => watcher.observe(frame));
-        if (rest.length) yield Buffer.from(rest.map((f) => f.raw).join(""));
-        if (watcher.errored) errorType = "upstream_error";
-        else if (!watcher.complete) errorType = "upstream_truncated";
-        ended = true;
-      } catch (err) {
-        if (req.signal.aborted) {
-          errorType = "client_aborted";
-        } else {
-          const error = upstreamFailure(err, label);
-          errorType = error.type;
-          ended = true;
-          yield Buffer.from(errorFrame(format, error));
-        }
-      } finally {
-        setUsage(rec, watcher.usage);
-        if (!ended) {
-          rec.aborted = true;
-          errorType ??= "client_aborted";
-        }
-        pipeline.finish(rec, t0, 200, errorType);
-      }
-    }
-    return { status: upstream.status, headers, body: null, stream: forward() };
+    const delivery: Delivery = {
+      requestId: req.id,
+      upstream,
+      headers,
+      clientFormat: routeFormat[req.route],
+      upstreamFormat: leg.upstreamFormat,
+      bridge: leg.bridge,
+      model: target.model,
+      label: target.label,
+      clientWantsUsage:
+        (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+      rec,
+      t0,
+      signal: req.signal,
+      finish: (status, errorType) => {
+        this.deps.order.finished(target);
+        this.finish(rec, t0, status, errorType);
+      },
+    };
+    if (upstream.status >= 400) return deliverError(delivery);
+    return req.body.stream === true ? deliverStream(delivery) : deliverJson(delivery);
   }
 
   private newRecord(req: Pick<GatewayRequest, "id" | "route" | "body" | "client" | "tags">): UsageRecord {
@@ -382,6 +345,18 @@ export class Pipeline {
   }
 }
 
+/** How a target is reached from this route: same format (pass-through) or across a bridge. */
+function legFor(req: GatewayRequest, target: Target, clientFormat: WireFormat): Leg {
+  const { provider } = target;
+  if (provider.formats.includes(clientFormat)) {
+    if (!provider.routes.includes(req.route)) throw badRequest(`${target.label} does not serve ${req.route}`);
+    return { target, upstreamFormat: clientFormat, bridge: null };
+  }
+  if (req.route === "embeddings") throw badRequest(`${target.label} does not serve embeddings`);
+  const upstreamFormat = provider.formats[0]!;
+  return { target, upstreamFormat, bridge: bridgeFor(clientFormat, upstreamFormat) };
+}
+
 function validate(req: GatewayRequest): void {
   const { body } = req;
   if (typeof body.model !== "string" || !body.model)
@@ -416,21 +391,4 @@ function finalUpstreamError(upstream: UpstreamResponse, target: Target, detail: 
     return new GatewayError(429, "rate_limit_exceeded", message, { headers: { "retry-after": retryAfter } });
   }
   return new GatewayError(upstream.status === 504 ? 504 : 502, "upstream_error", message);
-}
-
-function setUsage(rec: UsageRecord, usage: TokenUsage): void {
-  rec.input_tokens = usage.input;
-  rec.cached_input_tokens = usage.cachedInput;
-  rec.cache_write_tokens = usage.cacheWrite;
-  rec.output_tokens = usage.output;
-}
-
-async function drain(upstream: UpstreamResponse): Promise<void> {
-  await readAll(upstream.body).catch(() => undefined);
-}
-
-export async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

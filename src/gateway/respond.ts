@@ -1,0 +1,142 @@
+import { performance } from "node:perf_hooks";
+import { upstreamFailure } from "../providers/http.js";
+import { SseParser } from "../providers/sse.js";
+import type { Bridge } from "../providers/translate/bridge.js";
+import type { UpstreamResponse, WireFormat } from "../providers/types.js";
+import { createStreamWatcher, type TokenUsage, usageFromBody } from "../providers/usage.js";
+import type { UsageRecord } from "../store/usage-log.js";
+import { errorFrame } from "./error-shape.js";
+
+/** What the server sends back: a JSON body, or a stream whose usage row lands when it ends. */
+export interface GatewayResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array | null;
+  stream: AsyncIterable<Uint8Array> | null;
+}
+
+/** One upstream answer on its way to the client: formats on each side, and how to finish the row. */
+export interface Delivery {
+  requestId: string;
+  upstream: UpstreamResponse;
+  headers: Record<string, string>;
+  /** The client's format and the provider's; a bridge when they differ. */
+  clientFormat: WireFormat;
+  upstreamFormat: WireFormat;
+  bridge: Bridge | null;
+  /** Model name reported in translated answers. */
+  model: string;
+  label: string;
+  clientWantsUsage: boolean;
+  rec: UsageRecord;
+  t0: number;
+  signal: AbortSignal;
+  finish(status: number, errorType: string | null): void;
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** An upstream 4xx the request caused: passed through, translated into the client's shape if needed. */
+export async function deliverError(d: Delivery): Promise<GatewayResponse> {
+  let body = await readAll(d.upstream.body);
+  if (d.bridge) {
+    body = json(d.bridge.error(d.upstream.status, parseJson(body)));
+    d.headers["content-type"] = "application/json";
+  }
+  d.finish(d.upstream.status, "upstream_rejected");
+  return { status: d.upstream.status, headers: d.headers, body, stream: null };
+}
+
+export async function deliverJson(d: Delivery): Promise<GatewayResponse> {
+  let body: Uint8Array;
+  try {
+    body = await readAll(d.upstream.body);
+  } catch (err) {
+    throw upstreamFailure(err, d.label);
+  }
+  d.rec.ttfb_ms = performance.now() - d.t0;
+  const parsed = parseJson(body);
+  setUsage(d.rec, usageFromBody(d.upstreamFormat, parsed));
+  if (d.bridge && parsed && typeof parsed === "object") {
+    body = json(d.bridge.response(parsed as Record<string, unknown>, d.model));
+  }
+  d.finish(d.upstream.status, null);
+  return { status: d.upstream.status, headers: d.headers, body, stream: null };
+}
+
+/**
+ * Forwards a stream frame by frame as it arrives; a watcher beside the pipe captures usage and the
+ * proper end; a bridge translates frames when formats differ. The usage row lands when it ends,
+ * however it ends (completed, upstream failure, or the client leaving).
+ */
+export function deliverStream(d: Delivery): GatewayResponse {
+  const watcher = createStreamWatcher(d.upstreamFormat, d.bridge ? true : d.clientWantsUsage);
+  const translator =
+    d.bridge?.stream(d.model, { includeUsage: d.clientWantsUsage, requestId: d.requestId }) ?? null;
+  const render = (frames: ReturnType<SseParser["push"]>): string => {
+    let out = "";
+    for (const frame of frames) {
+      const keep = watcher.observe(frame);
+      if (translator) out += translator.push(frame).join("");
+      else if (keep) out += frame.raw;
+    }
+    return out;
+  };
+  async function* forward(): AsyncGenerator<Uint8Array> {
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    let errorType: string | null = null;
+    let ended = false;
+    try {
+      for await (const chunk of d.upstream.body) {
+        const out = render(parser.push(decoder.decode(chunk, { stream: true })));
+        if (!out) continue;
+        d.rec.ttfb_ms ??= performance.now() - d.t0;
+        yield Buffer.from(out);
+      }
+      const rest = render(parser.flush()) + (translator ? translator.end().join("") : "");
+      if (rest) yield Buffer.from(rest);
+      if (watcher.errored) errorType = "upstream_error";
+      else if (!watcher.complete) errorType = "upstream_truncated";
+      ended = true;
+    } catch (err) {
+      if (d.signal.aborted) {
+        errorType = "client_aborted";
+      } else {
+        const error = upstreamFailure(err, d.label);
+        errorType = error.type;
+        ended = true;
+        yield Buffer.from(errorFrame(d.clientFormat, error));
+      }
+    } finally {
+      setUsage(d.rec, watcher.usage);
+      if (!ended) {
+        d.rec.aborted = true;
+        errorType ??= "client_aborted";
+      }
+      d.finish(200, errorType);
+    }
+  }
+  return { status: d.upstream.status, headers: d.headers, body: null, stream: forward() };
+}
+
+export function setUsage(rec: UsageRecord, usage: TokenUsage): void {
+  rec.input_tokens = usage.input;
+  rec.cached_input_tokens = usage.cachedInput;
+  rec.cache_write_tokens = usage.cacheWrite;
+  rec.output_tokens = usage.output;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
+  } catch {
+    return null;
+  }
+}
+
+export async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
