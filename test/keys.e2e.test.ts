@@ -1,5 +1,5 @@
 /** Upstream keys through the real CLI and a real gateway: rotation on 429, retirement on 401, live reload. */
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -34,13 +34,18 @@ const config = () =>
   `providers:\n  paid: { type: openai, base_url: ${fake.openaiBaseUrl} }\nqueue: { max_wait: 5s }\n`;
 
 async function addKey(secret: string, label: string): Promise<string> {
-  const res = await runCli(["keys", "add", "paid", "--label", label, "--json", "-c", "aigw.yaml"], { home: home.dir, input: secret });
+  const res = await runCli(["keys", "add", "paid", "--label", label, "--json", "-c", "aigw.yaml"], {
+    home: home.dir,
+    input: secret,
+  });
   expect(res.stderr).toBe("");
   expect(res.code).toBe(0);
   return JSON.parse(res.stdout).id;
 }
 
-async function keysList(): Promise<{ id: string; state: string; last_error: string | null; masked: string }[]> {
+async function keysList(): Promise<
+  { id: string; state: string; last_error: string | null; masked: string }[]
+> {
   const res = await runCli(["keys", "list", "--json", "-c", "aigw.yaml"], { home: home.dir });
   expect(res.code).toBe(0);
   return JSON.parse(res.stdout);
@@ -164,10 +169,14 @@ describe("upstream keys", () => {
     expect(usedKeys()).toEqual([GOOD_B, GOOD_B]);
     expect((await runCli(["keys", "rm", b, "-c", "aigw.yaml"], { home: home.dir })).code).toBe(0);
     expect((await runCli(["keys", "enable", a, "-c", "aigw.yaml"], { home: home.dir })).code).toBe(0);
-    await waitFor(() => {
-      void ask(server).catch(() => {});
-      return usedKeys().includes(GOOD_A);
-    }, 1500, "the re-enabled key");
+    await waitFor(
+      () => {
+        void ask(server).catch(() => {});
+        return usedKeys().includes(GOOD_A);
+      },
+      1500,
+      "the re-enabled key",
+    );
   });
 
   it("keys test reports each key and marks rejected ones invalid", async () => {
@@ -185,7 +194,10 @@ describe("upstream keys", () => {
 describe("when every key is cooling", () => {
   it("waits for the first to come back within queue.max_wait, else 429 with Retry-After", async () => {
     const gw = await startTestGateway({
-      config: { providers: { paid: { type: "openai", base_url: fake.openaiBaseUrl } }, queue: { max_wait: "2s" } },
+      config: {
+        providers: { paid: { type: "openai", base_url: fake.openaiBaseUrl } },
+        queue: { max_wait: "2s" },
+      },
       env: { PAID_API_KEY: GOOD_A },
     });
     try {

@@ -74,7 +74,11 @@ describe("KeyPool", () => {
     now += 2000;
     expect(leaseOf(p).id).toBe(b.id);
     // A fresh pool (a restarted gateway) still sees a's cooldown.
-    expect(pool().status().find((k) => k.id === a.id)).toMatchObject({ state: "cooling", cooldown_until: 1_005_000 });
+    expect(
+      pool()
+        .status()
+        .find((k) => k.id === a.id),
+    ).toMatchObject({ state: "cooling", cooldown_until: 1_005_000 });
   });
 
   it("backs off 1 s, 2 s, 4 s on 429s without a hint, and resets after a success", () => {
@@ -111,13 +115,14 @@ describe("KeyPool", () => {
 
   it("refuses to run with stored keys and no master key, or the wrong one", () => {
     store.add({ provider: "openai", secret: "sk-a" }, master, 1);
-    expect(() => new KeyPool({ providers, store, loadMaster: () => null, env: {}, clock, events: new EventBus() })).toThrow(
-      /no master key was found: set AIGW_MASTER_KEY/,
-    );
+    expect(
+      () => new KeyPool({ providers, store, loadMaster: () => null, env: {}, clock, events: new EventBus() }),
+    ).toThrow(/no master key was found: set AIGW_MASTER_KEY/);
     const other = loadMasterKey(join(dir, "other.key"), { create: true })!;
-    expect(() => new KeyPool({ providers, store, loadMaster: () => other, env: {}, clock, events: new EventBus() })).toThrow(
-      /not the one the stored upstream keys were encrypted with/,
-    );
+    expect(
+      () =>
+        new KeyPool({ providers, store, loadMaster: () => other, env: {}, clock, events: new EventBus() }),
+    ).toThrow(/not the one the stored upstream keys were encrypted with/);
   });
 });
 

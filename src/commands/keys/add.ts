@@ -14,7 +14,8 @@ interface AddOptions {
 
 const positiveInt = (flag: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CliError(`${flag}: expected a positive whole number, got "${value}"`, null, 2);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliError(`${flag}: expected a positive whole number, got "${value}"`, null, 2);
   return n;
 };
 
@@ -38,7 +39,10 @@ Examples:
     const ctx = await keysContext(command);
     try {
       providerNamed(ctx, providerName);
-      if (opts.key) process.stderr.write(chalk.yellow("warning: --key puts the key in your shell history; pipe it on stdin instead\n"));
+      if (opts.key)
+        process.stderr.write(
+          chalk.yellow("warning: --key puts the key in your shell history; pipe it on stdin instead\n"),
+        );
       const secret = (opts.key ?? (await readSecret(`${providerName} API key: `))).trim();
       if (!secret) throw new CliError("no key given", "pipe the key on stdin or type it at the prompt");
       if (/\s/.test(secret)) throw new CliError("the key contains whitespace: paste one key only");
@@ -53,7 +57,9 @@ Examples:
         const { id, provider, label, masked, rpm, tpm } = key;
         process.stdout.write(`${JSON.stringify({ id, provider, label, masked, rpm, tpm })}\n`);
       } else {
-        process.stdout.write(`stored ${chalk.bold(key.id)} for ${providerName} (${key.masked}), encrypted with ${master.source}\n`);
+        process.stdout.write(
+          `stored ${chalk.bold(key.id)} for ${providerName} (${key.masked}), encrypted with ${master.source}\n`,
+        );
       }
     } finally {
       await ctx.close();

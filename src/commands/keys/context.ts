@@ -48,7 +48,10 @@ export async function keysContext(command: Command): Promise<KeysContext> {
 export function providerNamed(ctx: KeysContext, name: string): Provider {
   const provider = ctx.providers.get(name);
   if (!provider) {
-    throw new CliError(`unknown provider "${name}"`, `known providers: ${[...ctx.providers.keys()].join(", ")} (add others under providers: in the config)`);
+    throw new CliError(
+      `unknown provider "${name}"`,
+      `known providers: ${[...ctx.providers.keys()].join(", ")} (add others under providers: in the config)`,
+    );
   }
   return provider;
 }

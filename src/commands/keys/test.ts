@@ -26,9 +26,11 @@ export const testCommand = new Command("test")
       if (stored.length) {
         const { loadMasterKey } = await import("../../store/secrets.js");
         const master = loadMasterKey(ctx.paths.masterKey, { create: false });
-        if (!master) throw new CliError("keys are stored but no master key was found (AIGW_MASTER_KEY or master.key)");
+        if (!master)
+          throw new CliError("keys are stored but no master key was found (AIGW_MASTER_KEY or master.key)");
         const secrets = ctx.store.secrets(master);
-        for (const k of stored) targets.push({ id: k.id, provider: k.provider, secret: secrets.get(k.id)!, stored: true });
+        for (const k of stored)
+          targets.push({ id: k.id, provider: k.provider, secret: secrets.get(k.id)!, stored: true });
       }
       for (const p of ctx.providers.values()) {
         const secret = process.env[p.keyEnv];
@@ -36,18 +38,40 @@ export const testCommand = new Command("test")
           targets.push({ id: `env:${p.keyEnv}`, provider: p.name, secret, stored: false });
         }
       }
-      if (!targets.length) throw new CliError(`no keys to test${only ? ` for ${only}` : ""}`, "add one with: aigw keys add <provider>");
+      if (!targets.length)
+        throw new CliError(
+          `no keys to test${only ? ` for ${only}` : ""}`,
+          "add one with: aigw keys add <provider>",
+        );
       const results: Probe[] = [];
       for (const t of targets) {
         const result = await probe(ctx.providers.get(t.provider)!, t);
-        if (t.stored && (result.status === 401 || result.status === 403)) ctx.store.markInvalid(t.id, `${result.status}: ${result.detail}`);
+        if (t.stored && (result.status === 401 || result.status === 403))
+          ctx.store.markInvalid(t.id, `${result.status}: ${result.detail}`);
         results.push(result);
       }
       if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
       else {
-        const rows = results.map((r) => [r.id, r.provider, r.ok ? chalk.green("ok") : chalk.red("failed"), String(r.status ?? "-"), `${r.ms}ms`, r.detail]);
+        const rows = results.map((r) => [
+          r.id,
+          r.provider,
+          r.ok ? chalk.green("ok") : chalk.red("failed"),
+          String(r.status ?? "-"),
+          `${r.ms}ms`,
+          r.detail,
+        ]);
         process.stdout.write(
-          renderTable([{ header: "id" }, { header: "provider" }, { header: "result" }, { header: "status" }, { header: "time" }, { header: "detail" }], rows),
+          renderTable(
+            [
+              { header: "id" },
+              { header: "provider" },
+              { header: "result" },
+              { header: "status" },
+              { header: "time" },
+              { header: "detail" },
+            ],
+            rows,
+          ),
         );
       }
       if (results.some((r) => !r.ok)) process.exitCode = 1;
@@ -56,7 +80,10 @@ export const testCommand = new Command("test")
     }
   });
 
-async function probe(provider: import("../../providers/types.js").Provider, t: { id: string; provider: string; secret: string }): Promise<Probe> {
+async function probe(
+  provider: import("../../providers/types.js").Provider,
+  t: { id: string; provider: string; secret: string },
+): Promise<Probe> {
   const started = Date.now();
   try {
     const res = await provider.probe(t.secret, AbortSignal.timeout(10_000));
@@ -73,6 +100,13 @@ async function probe(provider: import("../../providers/types.js").Provider, t: {
     return { id: t.id, provider: t.provider, ok, status: res.status, detail, ms: Date.now() - started };
   } catch (err) {
     const detail = (err as { code?: string }).code ?? (err as Error).message;
-    return { id: t.id, provider: t.provider, ok: false, status: null, detail: `unreachable (${detail})`, ms: Date.now() - started };
+    return {
+      id: t.id,
+      provider: t.provider,
+      ok: false,
+      status: null,
+      detail: `unreachable (${detail})`,
+      ms: Date.now() - started,
+    };
   }
 }
