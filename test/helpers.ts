@@ -52,6 +52,7 @@ export async function startTestGateway(
     demo: opts.demo ?? false,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
+  await gateway.warmUp();
   const adminToken = "test-admin-token";
   const server = await serve(createApp({ gateway, adminToken }), {
     host: "127.0.0.1",

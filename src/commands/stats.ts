@@ -51,7 +51,7 @@ export async function collectStats(opts: StatsOptions, command: Command): Promis
   const paths = homeOf(command);
   const { openDb } = await import("../store/db.js");
   const { createUsageLog } = await import("../store/usage-log.js");
-  const db = openDb(paths.db, { readonly: true });
+  const db = openDb(paths.db);
   try {
     const { rows, total } = createUsageLog(db).summarize({ since, until, by: opts.by });
     return {

@@ -1,6 +1,7 @@
 import type { UsageRecord } from "../store/usage-log.js";
+import type { BudgetWarning } from "./budgets.js";
 
-/** What `/aigw/events` streams: a request starting, a request finished (its usage row), a limiter change. */
+/** What `/aigw/events` streams: a request starting, finishing (its usage row), a limiter change, a budget warning. */
 export type GatewayEvent =
   | {
       type: "start";
@@ -18,7 +19,8 @@ export type GatewayEvent =
       key_id: string | null;
       state: string;
       detail: Record<string, unknown>;
-    };
+    }
+  | ({ type: "budget" } & BudgetWarning);
 
 export type Listener = (event: GatewayEvent) => void;
 

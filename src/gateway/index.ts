@@ -7,10 +7,13 @@ import type { KeyStore } from "../store/keys.js";
 import type { MasterKey } from "../store/secrets.js";
 import type { UsageLog } from "../store/usage-log.js";
 import { CircuitBreaker } from "./breaker.js";
+import { Budgets } from "./budgets.js";
 import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import { KeyPool } from "./key-pool.js";
+import { localTimeZone } from "./periods.js";
 import { type Clock, Pipeline } from "./pipeline.js";
+import { Pricing } from "./pricing.js";
 import { createRouter, type Router } from "./router.js";
 import { TargetOrder } from "./strategy.js";
 
@@ -26,6 +29,7 @@ export interface Gateway {
   router: Router;
   pipeline: Pipeline;
   breaker: CircuitBreaker;
+  budgets: Budgets;
   events: EventBus;
   keys: KeyPool;
   /** Client keys, limits, budgets and model allowlists, by key hash and by name. */
@@ -49,6 +53,8 @@ export function createGateway(opts: {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   demo?: boolean;
+  /** Where warnings (budget thresholds) are written; default stderr. */
+  log?: (line: string) => void;
 }): Gateway {
   const providers = createProviders(opts.config);
   const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
@@ -69,7 +75,40 @@ export function createGateway(opts: {
     clock,
     events,
   });
+  const pricing = new Pricing(opts.config.pricing);
+  const { budgets: budgetConfig } = opts.config;
+  const webhook = budgetConfig.webhook_url;
+  const budgets = new Budgets({
+    gateway: budgetConfig,
+    timeZone: budgetConfig.timezone ?? localTimeZone(),
+    clock,
+    events,
+    spendSince: (since) => opts.usage.spendSince(since),
+    log: opts.log ?? ((line) => process.stderr.write(`aigw: ${line}\n`)),
+    notify: webhook
+      ? (warning) => {
+          fetch(webhook, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ type: "budget_warning", ...warning }),
+            signal: AbortSignal.timeout(5000),
+          }).catch(() => {});
+        }
+      : undefined,
+  });
   const pipeline = new Pipeline({
+    clients,
+    budgets,
+    price: (rec) => {
+      const provider = rec.provider ? providers.get(rec.provider) : undefined;
+      if (!provider || !rec.upstream_model) return null;
+      return pricing.cost(provider, rec.upstream_model, {
+        input: rec.input_tokens,
+        cachedInput: rec.cached_input_tokens,
+        cacheWrite: rec.cache_write_tokens,
+        output: rec.output_tokens,
+      });
+    },
     breaker,
     order: new TargetOrder(),
     router,
@@ -85,6 +124,7 @@ export function createGateway(opts: {
     router,
     pipeline,
     breaker,
+    budgets,
     events,
     keys,
     clients,
@@ -95,7 +135,7 @@ export function createGateway(opts: {
       keys.reload();
     },
     async warmUp() {
-      await preloadHttp();
+      await Promise.all([preloadHttp(), pricing.load()]);
     },
     async close() {
       await Promise.all([...providers.values()].map((p) => p.close()));

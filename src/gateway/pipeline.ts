@@ -6,6 +6,8 @@ import { type Bridge, bridgeFor } from "../providers/translate/bridge.js";
 import { type Route, routeFormat, type UpstreamResponse, type WireFormat } from "../providers/types.js";
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
 import type { CircuitBreaker } from "./breaker.js";
+import type { Budgets } from "./budgets.js";
+import type { ClientIndex } from "./clients.js";
 import { toGatewayError, upstreamMessage } from "./error-shape.js";
 import type { EventBus } from "./events.js";
 import { type KeyPool, retryAfterMs } from "./key-pool.js";
@@ -43,6 +45,10 @@ export interface Clock {
 
 export interface PipelineDeps {
   router: Router;
+  clients: ClientIndex;
+  budgets: Budgets;
+  /** The cost of a finished request in USD, or null when unpriced. */
+  price: (rec: UsageRecord) => number | null;
   keys: KeyPool;
   breaker: CircuitBreaker;
   order: TargetOrder;
@@ -114,6 +120,7 @@ export class Pipeline {
           },
         );
       }
+      this.deps.budgets.check(req.client ? this.deps.clients.get(req.client) : null);
       return await this.run(req, plan, rec, t0);
     } catch (err) {
       const error = toGatewayError(err);
@@ -340,6 +347,16 @@ export class Pipeline {
     rec.error_type = errorType;
     rec.latency_ms = Math.round((performance.now() - t0) * 1000) / 1000;
     if (rec.ttfb_ms !== null) rec.ttfb_ms = Math.round(rec.ttfb_ms * 1000) / 1000;
+    if (rec.provider && (rec.input_tokens !== null || rec.output_tokens !== null)) {
+      rec.cost_usd = this.deps.price(rec);
+      if (rec.cost_usd) {
+        this.deps.budgets.record(
+          rec.client ? this.deps.clients.get(rec.client) : null,
+          rec.client,
+          rec.cost_usd,
+        );
+      }
+    }
     this.deps.usage.insert(rec);
     if (this.deps.events.listening) this.deps.events.emit({ type: "request", record: rec });
   }

@@ -61,6 +61,7 @@ export async function deliverJson(d: Delivery): Promise<GatewayResponse> {
     body = json(d.bridge.response(parsed as Record<string, unknown>, d.model));
   }
   d.finish(d.upstream.status, null);
+  if (d.rec.cost_usd !== null) d.headers["x-aigw-cost-usd"] = String(d.rec.cost_usd);
   return { status: d.upstream.status, headers: d.headers, body, stream: null };
 }
 

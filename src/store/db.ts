@@ -8,21 +8,15 @@ export type Db = Database.Database;
  * Opens (creating if needed) the aigw database: WAL, synchronous=NORMAL (a committed row survives a
  * killed process), a busy timeout so CLI readers and the gateway share it, file mode 0600.
  */
-export function openDb(file: string, opts: { readonly?: boolean } = {}): Db {
+export function openDb(file: string): Db {
   const fresh = !existsSync(file);
-  if (opts.readonly && fresh) {
-    // A read-only command on a fresh home: make the file so readers see an empty, migrated log.
-    openDb(file).close();
-  }
-  const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  const db = new Database(file);
   db.pragma("busy_timeout = 5000");
-  if (!opts.readonly) {
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
-    if (fresh) chmodSync(file, 0o600);
-    migrate(db);
-  }
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("foreign_keys = ON");
+  if (fresh) chmodSync(file, 0o600);
+  migrate(db);
   return db;
 }
 

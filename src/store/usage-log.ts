@@ -52,6 +52,8 @@ export interface UsageLog {
   insert(record: UsageRecord): void;
   summarize(opts: { since: number; until: number; by: StatsGrouping }): { rows: StatsRow[]; total: StatsRow };
   recent(limit: number): UsageRecord[];
+  /** Money spent per client (null = anonymous) since a time: budgets rebuild their totals from it. */
+  spendSince(since: number): { client: string | null; cost: number }[];
   count(): number;
 }
 
@@ -97,6 +99,9 @@ export function createUsageLog(db: Db): UsageLog {
   );
   const recent = db.prepare("SELECT * FROM usage ORDER BY started_at DESC LIMIT ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM usage").pluck();
+  const spend = db.prepare(
+    "SELECT client, SUM(cost_usd) AS cost FROM usage WHERE started_at >= ? AND cost_usd > 0 GROUP BY client",
+  );
 
   return {
     insert(record) {
@@ -112,6 +117,9 @@ export function createUsageLog(db: Db): UsageLog {
     },
     count() {
       return count.get() as number;
+    },
+    spendSince(since) {
+      return spend.all(since) as { client: string | null; cost: number }[];
     },
   };
 }

@@ -1,0 +1,185 @@
+import { GatewayError } from "../errors.js";
+import type { ClientInfo } from "./clients.js";
+import type { EventBus } from "./events.js";
+import { dayOf, monthOf, type Period } from "./periods.js";
+
+export const THRESHOLDS = [50, 80, 100] as const;
+
+type Scope = string; // "gateway" or "client:<name>"
+type Span = "daily" | "monthly";
+
+export interface BudgetWarning {
+  scope: Scope;
+  span: Span;
+  threshold: number;
+  spent_usd: number;
+  budget_usd: number;
+  period: string;
+  resets_at: string;
+}
+
+export interface BudgetsOptions {
+  gateway: { daily_usd?: number; monthly_usd?: number };
+  timeZone: string;
+  clock: { now(): number };
+  events: EventBus;
+  /** Spend per client (null = anonymous) since a time, from the usage log: rebuilds totals at start. */
+  spendSince: (since: number) => { client: string | null; cost: number }[];
+  /** A warning line for the gateway's log. */
+  log?: (line: string) => void;
+  /** Posts a warning to `budgets.webhook_url`. */
+  notify?: (warning: BudgetWarning) => void;
+}
+
+/**
+ * Daily and monthly spending caps for the whole gateway and per client. Running totals live in
+ * memory (an O(1) check per request), rebuilt from the usage log at start.
+ * Warnings fire once per threshold (50/80/100 %) per period.
+ */
+export class Budgets {
+  private day!: Period;
+  private month!: Period;
+  private readonly spent = new Map<`${Span}:${Scope}`, number>();
+  private readonly fired = new Set<string>();
+
+  constructor(private readonly opts: BudgetsOptions) {
+    this.rebuild(opts.clock.now());
+    // What was already crossed before a restart is not announced again.
+    for (const [key, spent] of this.spent) {
+      const [span, ...rest] = key.split(":");
+      this.crossed(span as Span, rest.join(":"), spent, 0, true);
+    }
+  }
+
+  /** Throws 429 budget_exceeded when the gateway's or this client's budget is spent. */
+  check(client: ClientInfo | null): void {
+    this.roll(this.opts.clock.now());
+    const { daily_usd, monthly_usd } = this.opts.gateway;
+    this.enforce("daily", "gateway", daily_usd, "the gateway's");
+    this.enforce("monthly", "gateway", monthly_usd, "the gateway's");
+    if (client) {
+      this.enforce("daily", `client:${client.name}`, client.daily_budget_usd, `client "${client.name}"'s`);
+      this.enforce(
+        "monthly",
+        `client:${client.name}`,
+        client.monthly_budget_usd,
+        `client "${client.name}"'s`,
+      );
+    }
+  }
+
+  /** Adds a finished request's cost. */
+  record(client: ClientInfo | null, clientName: string | null, cost: number | null): void {
+    if (!cost) return;
+    this.roll(this.opts.clock.now());
+    const scopes: [Scope, ClientInfo | null][] = [["gateway", null]];
+    if (clientName) scopes.push([`client:${clientName}`, client]);
+    for (const [scope, info] of scopes) {
+      for (const span of ["daily", "monthly"] as const) {
+        const before = this.spent.get(`${span}:${scope}`) ?? 0;
+        const after = before + cost;
+        this.spent.set(`${span}:${scope}`, after);
+        this.crossed(span, scope, after, before, false, info);
+      }
+    }
+  }
+
+  status(): { timezone: string; day: string; month: string; spent: Record<string, number> } {
+    this.roll(this.opts.clock.now());
+    return {
+      timezone: this.opts.timeZone,
+      day: this.day.key,
+      month: this.month.key,
+      spent: Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v * 1e6) / 1e6])),
+    };
+  }
+
+  spentBy(span: Span, scope: Scope): number {
+    this.roll(this.opts.clock.now());
+    return this.spent.get(`${span}:${scope}`) ?? 0;
+  }
+
+  private limitOf(span: Span, scope: Scope, client: ClientInfo | null): number | undefined {
+    if (scope === "gateway")
+      return span === "daily" ? this.opts.gateway.daily_usd : this.opts.gateway.monthly_usd;
+    const limit = span === "daily" ? client?.daily_budget_usd : client?.monthly_budget_usd;
+    return limit ?? undefined;
+  }
+
+  private enforce(span: Span, scope: Scope, limit: number | null | undefined, whose: string): void {
+    if (!limit) return;
+    const spent = this.spent.get(`${span}:${scope}`) ?? 0;
+    if (spent < limit) return;
+    const period = span === "daily" ? this.day : this.month;
+    const retryAfter = Math.max(1, Math.ceil((period.end - this.opts.clock.now()) / 1000));
+    throw new GatewayError(
+      429,
+      "budget_exceeded",
+      `${whose} ${span} budget of $${limit.toFixed(2)} is spent ($${spent.toFixed(2)}); it resets at ${new Date(period.end).toISOString()} (${this.opts.timeZone})`,
+      { headers: { "retry-after": String(retryAfter) } },
+    );
+  }
+
+  private crossed(
+    span: Span,
+    scope: Scope,
+    after: number,
+    before: number,
+    silent: boolean,
+    client: ClientInfo | null = null,
+  ) {
+    const limit = this.limitOf(span, scope, client);
+    if (!limit) return;
+    const period = span === "daily" ? this.day : this.month;
+    for (const threshold of THRESHOLDS) {
+      const mark = (limit * threshold) / 100;
+      const id = `${scope}:${span}:${period.key}:${threshold}`;
+      if (after < mark || before >= mark || this.fired.has(id)) continue;
+      this.fired.add(id);
+      if (silent) continue;
+      const warning: BudgetWarning = {
+        scope,
+        span,
+        threshold,
+        spent_usd: Math.round(after * 1e6) / 1e6,
+        budget_usd: limit,
+        period: period.key,
+        resets_at: new Date(period.end).toISOString(),
+      };
+      this.opts.log?.(
+        `budget: ${scope} has spent ${threshold}% of its ${span} $${limit.toFixed(2)} ($${after.toFixed(4)})`,
+      );
+      this.opts.events.emit({ type: "budget", ...warning });
+      this.opts.notify?.(warning);
+    }
+  }
+
+  /** Starts new totals when the day or month turns over (the month's total carries across days). */
+  private roll(now: number): void {
+    if (now >= this.day.end) {
+      this.day = dayOf(now, this.opts.timeZone);
+      for (const key of this.spent.keys()) if (key.startsWith("daily:")) this.spent.delete(key);
+    }
+    if (now >= this.month.end) {
+      this.month = monthOf(now, this.opts.timeZone);
+      for (const key of this.spent.keys()) if (key.startsWith("monthly:")) this.spent.delete(key);
+    }
+  }
+
+  private rebuild(now: number): void {
+    this.day = dayOf(now, this.opts.timeZone);
+    this.month = monthOf(now, this.opts.timeZone);
+    this.spent.clear();
+    for (const [span, since] of [
+      ["daily", this.day.start],
+      ["monthly", this.month.start],
+    ] as const) {
+      for (const { client, cost } of this.opts.spendSince(since)) {
+        const add = (scope: Scope) =>
+          this.spent.set(`${span}:${scope}`, (this.spent.get(`${span}:${scope}`) ?? 0) + cost);
+        add("gateway");
+        if (client) add(`client:${client}`);
+      }
+    }
+  }
+}
