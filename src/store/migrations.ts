@@ -60,4 +60,22 @@ export const migrations: readonly string[] = [
    );
    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE INDEX usage_key_started ON usage (key_id, started_at);`,
+  `CREATE TABLE cache_entries (
+     key TEXT PRIMARY KEY,                 -- SHA-256 hex of the answer-deciding request fields (gateway/cache-key.ts)
+     namespace TEXT NOT NULL DEFAULT '',   -- x-aigw-cache-namespace; '' = default
+     format TEXT NOT NULL,                 -- openai | anthropic: the wire format of body
+     route TEXT NOT NULL,                  -- chat | messages | embeddings
+     model TEXT NOT NULL,                  -- provider/model that produced the answer
+     usage TEXT,                           -- JSON {input, cachedInput, cacheWrite, output} tokens
+     cost_usd REAL,                        -- what the answer cost when made (a hit saves it); NULL = unpriced
+     created_at INTEGER NOT NULL,          -- ms since epoch
+     expires_at INTEGER NOT NULL,
+     last_hit_at INTEGER NOT NULL,         -- last use, storing included: the LRU order
+     hits INTEGER NOT NULL DEFAULT 0,
+     size INTEGER NOT NULL,                -- bytes counted against cache.max_size
+     body BLOB NOT NULL                    -- the complete answer, UTF-8 JSON; last, so scans of the columns above skip it
+   );
+   CREATE INDEX cache_entries_expires ON cache_entries (expires_at);
+   CREATE INDEX cache_entries_lru ON cache_entries (last_hit_at, size);
+   CREATE INDEX cache_entries_model ON cache_entries (model);`,
 ];

@@ -1,0 +1,280 @@
+import type { Db } from "./db.js";
+
+/** Token counts of the stored answer (the shape of the providers' `TokenUsage`). */
+export interface CacheUsage {
+  input: number | null;
+  cachedInput: number | null;
+  cacheWrite: number | null;
+  output: number | null;
+}
+
+/**
+ * One stored answer. Field names are the column names; `body` is the parsed JSON answer, so an entry
+ * is also one NDJSON line of `export()` / `import()`.
+ */
+export interface CacheEntry {
+  key: string;
+  /** `x-aigw-cache-namespace`; "" is the default namespace. */
+  namespace: string;
+  /** Wire format of `body`: the client route's format, so a hit is replayed as stored. */
+  format: "openai" | "anthropic";
+  route: string;
+  /** `provider/model` that produced the answer. */
+  model: string;
+  /** The complete answer as the client got it (an assembled stream is a plain JSON answer). */
+  body: unknown;
+  usage: CacheUsage;
+  /** What producing the answer cost (a hit saves this); null when unpriced. */
+  cost_usd: number | null;
+  created_at: number;
+  expires_at: number;
+  /** Last use, storing included: the LRU order. */
+  last_hit_at: number;
+  hits: number;
+  /** Bytes counted against `maxBytes`: the body plus the row's other fields. */
+  size: number;
+}
+
+/** What `put` needs; `last_hit_at` defaults to `created_at`, `hits` to 0, `size` is computed. */
+export type CachePut = Omit<CacheEntry, "last_hit_at" | "hits" | "size"> &
+  Partial<Pick<CacheEntry, "last_hit_at" | "hits">>;
+
+export interface CacheGroupStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  /** Sum of hits × cost of entries with a price: an estimate; the usage log has the exact saving. */
+  saved_usd: number;
+  /** Entries past their expiry that the sweep has not deleted yet. */
+  expired: number;
+}
+
+export interface CacheStats extends CacheGroupStats {
+  /** Pages in use by the whole database file (usage log included), in bytes. */
+  db_bytes: number;
+  by_model: (CacheGroupStats & { model: string })[];
+}
+
+export interface ResponseCache {
+  /** A live entry (expired = miss); a hit bumps `hits` and `last_hit_at` in the same statement. */
+  get(key: string, now?: number): CacheEntry | null;
+  /** Stores (replacing) an entry, then evicts least-recently-used ones down to ~90 % of maxBytes. */
+  put(entry: CachePut): CacheEntry | null;
+  /** Deletes up to `limit` expired entries; returns how many. Also re-reads the byte total. */
+  sweepExpired(now: number, limit: number): number;
+  /** Entries created at or after `since` (ms; 0 = all). */
+  stats(since?: number): CacheStats;
+  /** Deletes entries of `model` (exact, the part after `provider/`, or a glob) and/or older than an age. */
+  clear(opts?: { model?: string; olderThanMs?: number }): number;
+  /** Every entry, oldest first. Consume it before using this cache again (the connection is busy). */
+  export(): Iterable<CacheEntry>;
+  /** Stores exported entries (expired ones are skipped), then evicts as `put` does; returns how many. */
+  import(entries: Iterable<unknown>): number;
+  /** Bytes the cache holds, as counted against maxBytes. */
+  totalBytes(): number;
+}
+
+/** Eviction stops at this share of `maxBytes`, so a full cache is not evicting on every put. */
+const LOW_WATER = 0.9;
+/** Rough bytes of a row besides its text and blob columns (numbers, record header, index entries). */
+const ROW_OVERHEAD = 64;
+
+const COLUMNS = [
+  "key",
+  "namespace",
+  "format",
+  "route",
+  "model",
+  "usage",
+  "cost_usd",
+  "created_at",
+  "expires_at",
+  "last_hit_at",
+  "hits",
+  "size",
+  "body",
+] as const;
+
+export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: () => number }): ResponseCache {
+  const clock = opts.clock ?? Date.now;
+  const get = db.prepare(
+    "UPDATE cache_entries SET hits = hits + 1, last_hit_at = @now WHERE key = @key AND expires_at > @now RETURNING *",
+  );
+  const sizeOf = db.prepare("SELECT size FROM cache_entries WHERE key = ?").pluck();
+  const insert = db.prepare(
+    `INSERT OR REPLACE INTO cache_entries (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`,
+  );
+  const lru = db.prepare(
+    "SELECT rowid AS id, size FROM cache_entries WHERE rowid != ? ORDER BY last_hit_at LIMIT 256",
+  );
+  const deleteRow = db.prepare("DELETE FROM cache_entries WHERE rowid = ?");
+  const sweep = db.prepare(
+    `DELETE FROM cache_entries WHERE rowid IN
+       (SELECT rowid FROM cache_entries WHERE expires_at <= @now ORDER BY expires_at LIMIT @limit)
+     RETURNING size`,
+  );
+  const total = db.prepare("SELECT COALESCE(SUM(size), 0) FROM cache_entries").pluck();
+  const groupSql = `COUNT(*) AS entries, COALESCE(SUM(size), 0) AS bytes, COALESCE(SUM(hits), 0) AS hits,
+     COALESCE(SUM(hits * cost_usd), 0) AS saved_usd, COALESCE(SUM(expires_at <= @now), 0) AS expired`;
+  const statsAll = db.prepare(`SELECT ${groupSql} FROM cache_entries WHERE created_at >= @since`);
+  const statsByModel = db.prepare(
+    `SELECT model, ${groupSql} FROM cache_entries WHERE created_at >= @since GROUP BY model ORDER BY bytes DESC, model`,
+  );
+  const dbBytes = db
+    .prepare(
+      "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()",
+    )
+    .pluck();
+  const clear = db.prepare(
+    `DELETE FROM cache_entries
+     WHERE (@model IS NULL OR model = @model OR model GLOB @model OR substr(model, instr(model, '/') + 1) = @model)
+       AND (@before IS NULL OR created_at < @before)
+     RETURNING size`,
+  );
+  const all = db.prepare("SELECT * FROM cache_entries ORDER BY created_at, key");
+
+  let bytes = total.get() as number;
+
+  /** Inserts or replaces; returns the new row's rowid, or null when the entry can never fit. */
+  const store = (entry: CachePut): { rowid: number | bigint; row: Row } | null => {
+    const row = toRow(entry);
+    if (row.size > opts.maxBytes) return null; // would evict everything else and still not fit
+    const before = sizeOf.get(row.key) as number | undefined;
+    const { lastInsertRowid } = insert.run(row);
+    bytes += row.size - (before ?? 0);
+    return { rowid: lastInsertRowid, row };
+  };
+
+  /** Deletes least-recently-used rows (never `keep`, the row just stored) down to the low-water mark. */
+  const evict = (keep: number | bigint): void => {
+    const target = opts.maxBytes * LOW_WATER;
+    while (bytes > target) {
+      const victims = lru.all(keep) as { id: number; size: number }[];
+      if (victims.length === 0) return;
+      for (const v of victims) {
+        deleteRow.run(v.id);
+        bytes -= v.size;
+        if (bytes <= target) return;
+      }
+    }
+  };
+
+  const sum = (rows: unknown[]): number => (rows as { size: number }[]).reduce((n, r) => n + r.size, 0);
+
+  /** Runs `fn` in a transaction; a rollback also rolls back the in-memory byte total. */
+  const atomic = <A, R>(fn: (arg: A) => R) => {
+    const tx = db.transaction(fn);
+    return (arg: A): R => {
+      const before = bytes;
+      try {
+        return tx(arg);
+      } catch (err) {
+        bytes = before;
+        throw err;
+      }
+    };
+  };
+
+  const put = atomic((entry: CachePut): CacheEntry | null => {
+    const stored = store(entry);
+    if (!stored) return null;
+    if (bytes > opts.maxBytes) evict(stored.rowid);
+    return fromRow(stored.row);
+  });
+
+  const importAll = atomic((entries: Iterable<unknown>): number => {
+    const now = clock();
+    let count = 0;
+    for (const [i, raw] of [...entries].entries()) {
+      const entry = checkEntry(raw, i);
+      if (entry.expires_at > now && store(entry)) count++;
+    }
+    if (bytes > opts.maxBytes) evict(-1);
+    return count;
+  });
+
+  return {
+    get(key, now = clock()) {
+      const row = get.get({ key, now }) as Record<string, unknown> | undefined;
+      return row ? fromRow(row) : null;
+    },
+    put: (entry) => put(entry),
+    sweepExpired(now, limit) {
+      const deleted = sweep.all({ now, limit }).length;
+      bytes = total.get() as number; // also picks up deletions by other processes (`aigw cache clear`)
+      return deleted;
+    },
+    stats(since = 0) {
+      const params = { since, now: clock() };
+      const totals = statsAll.get(params) as CacheGroupStats;
+      const by_model = statsByModel.all(params) as CacheStats["by_model"];
+      return { ...totals, db_bytes: dbBytes.get() as number, by_model };
+    },
+    clear({ model, olderThanMs } = {}) {
+      const before = olderThanMs === undefined ? null : clock() - olderThanMs;
+      const deleted = clear.all({ model: model ?? null, before });
+      bytes -= sum(deleted);
+      return deleted.length;
+    },
+    *export() {
+      for (const row of all.iterate()) yield fromRow(row as Record<string, unknown>);
+    },
+    import: (entries) => importAll(entries),
+    totalBytes: () => bytes,
+  };
+}
+
+type Row = Record<(typeof COLUMNS)[number], string | number | Buffer | null> & { key: string; size: number };
+
+function toRow(entry: CachePut): Row {
+  const body = Buffer.from(JSON.stringify(entry.body), "utf8");
+  const usage = JSON.stringify(entry.usage);
+  const text = entry.key.length + entry.namespace.length + entry.format.length + entry.route.length;
+  return {
+    key: entry.key,
+    namespace: entry.namespace,
+    format: entry.format,
+    route: entry.route,
+    model: entry.model,
+    usage,
+    cost_usd: entry.cost_usd,
+    created_at: entry.created_at,
+    expires_at: entry.expires_at,
+    last_hit_at: entry.last_hit_at ?? entry.created_at,
+    hits: entry.hits ?? 0,
+    size: body.length + usage.length + text + Buffer.byteLength(entry.model) + ROW_OVERHEAD,
+    body,
+  };
+}
+
+function fromRow(row: Record<string, unknown>): CacheEntry {
+  const { body, usage, ...rest } = row;
+  return {
+    ...(rest as Omit<CacheEntry, "body" | "usage">),
+    body: JSON.parse(Buffer.isBuffer(body) ? body.toString("utf8") : String(body)),
+    usage: JSON.parse(String(usage)) as CacheUsage,
+  };
+}
+
+/** An imported line, checked enough that a bad file fails with the line's number, not a SQL error. */
+function checkEntry(raw: unknown, index: number): CachePut {
+  const e = (typeof raw === "object" && raw !== null ? raw : {}) as Partial<CacheEntry>;
+  const checks: [string, boolean][] = [
+    ["key", typeof e.key === "string" && e.key !== ""],
+    ["format", e.format === "openai" || e.format === "anthropic"],
+    ["route", typeof e.route === "string"],
+    ["model", typeof e.model === "string"],
+    ["created_at", typeof e.created_at === "number"],
+    ["expires_at", typeof e.expires_at === "number"],
+    ["body", e.body !== undefined],
+  ];
+  const problem = checks.find(([, ok]) => !ok)?.[0];
+  if (problem) throw new TypeError(`cache import: entry ${index + 1} has a missing or bad \`${problem}\``);
+  const entry = e as CacheEntry;
+  return {
+    ...entry,
+    namespace: typeof entry.namespace === "string" ? entry.namespace : "",
+    usage: entry.usage ?? { input: null, cachedInput: null, cacheWrite: null, output: null },
+    cost_usd: typeof entry.cost_usd === "number" ? entry.cost_usd : null,
+  };
+}
