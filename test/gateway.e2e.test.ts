@@ -26,6 +26,7 @@ beforeAll(async () => {
       },
       models: { fast: "openai/gpt-4o-mini" },
       server: { max_body: "64KB" },
+      retry: { max_attempts: 1 }, // retries have their own tests (limits.e2e)
     },
     env: {
       OPENAI_API_KEY: UPSTREAM_OPENAI_KEY,

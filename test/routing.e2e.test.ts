@@ -28,6 +28,7 @@ beforeAll(async () => {
         spread: { targets: ["backup/m", "local/m"], strategy: "round-robin" },
         capped: { targets: [{ model: "local/m", params: { max_tokens: 7 } }] },
       },
+      retry: { max_attempts: 1 }, // fall back at once: retries have their own tests
     },
     env: { CLAUDE_API_KEY: "sk-ant-test" },
   });

@@ -120,6 +120,16 @@ export const configSchema = z.strictObject({
   circuit_breaker: z
     .strictObject({ failures: count.default(5), cool_off: duration.default(30_000) })
     .prefault({}),
+  /** Retries of one target on connection errors, timeouts and 500/502/503/504/529, before falling back. */
+  retry: z
+    .strictObject({
+      max_attempts: count.default(3),
+      backoff: duration.default(250),
+      max_backoff: duration.default(4000),
+    })
+    .prefault({}),
+  /** Limits for clients without their own (and for anonymous use): an immediate 429 past them. */
+  default_client_limits: z.strictObject({ rpm: count.optional(), tpm: count.optional() }).prefault({}),
   queue: z.strictObject({ max_wait: duration.default(60_000), max_depth: count.default(1000) }).prefault({}),
   budgets: z
     .strictObject({

@@ -11,6 +11,7 @@ import { Budgets } from "./budgets.js";
 import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import { KeyPool } from "./key-pool.js";
+import { ClientLimits, Limiters } from "./limiters.js";
 import { localTimeZone } from "./periods.js";
 import { type Clock, Pipeline } from "./pipeline.js";
 import { Pricing } from "./pricing.js";
@@ -30,6 +31,8 @@ export interface Gateway {
   pipeline: Pipeline;
   breaker: CircuitBreaker;
   budgets: Budgets;
+  limiters: Limiters;
+  clientLimits: ClientLimits;
   events: EventBus;
   keys: KeyPool;
   /** Client keys, limits, budgets and model allowlists, by key hash and by name. */
@@ -60,7 +63,10 @@ export function createGateway(opts: {
   const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
   const events = new EventBus();
   const clock = opts.clock ?? Date;
+  const limiters = new Limiters({ config: opts.config, clock, events });
+  const clientLimits = new ClientLimits({ defaults: opts.config.default_client_limits, clock });
   const keys = new KeyPool({
+    onKeyLimits: (provider, keyId, limits) => limiters.setKeyLimits(provider, keyId, limits),
     providers,
     store: opts.keys ?? null,
     loadMaster: opts.loadMaster ?? (() => null),
@@ -96,8 +102,12 @@ export function createGateway(opts: {
         }
       : undefined,
   });
+  const { retry } = opts.config;
   const pipeline = new Pipeline({
     clients,
+    limiters,
+    clientLimits,
+    retry: { maxAttempts: retry.max_attempts, backoffMs: retry.backoff, maxBackoffMs: retry.max_backoff },
     budgets,
     price: (rec) => {
       const provider = rec.provider ? providers.get(rec.provider) : undefined;
@@ -125,6 +135,8 @@ export function createGateway(opts: {
     pipeline,
     breaker,
     budgets,
+    limiters,
+    clientLimits,
     events,
     keys,
     clients,
@@ -135,7 +147,7 @@ export function createGateway(opts: {
       keys.reload();
     },
     async warmUp() {
-      await Promise.all([preloadHttp(), pricing.load()]);
+      await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp()]);
     },
     async close() {
       await Promise.all([...providers.values()].map((p) => p.close()));

@@ -35,6 +35,8 @@ export interface KeyPoolOptions {
   env: NodeJS.ProcessEnv;
   clock: Clock;
   events: EventBus;
+  /** Told each stored key's own rpm/tpm on every (re)load, so its limiter matches. */
+  onKeyLimits?: (provider: string, keyId: string, limits: { rpm?: number; tpm?: number }) => void;
 }
 
 /**
@@ -65,6 +67,10 @@ export class KeyPool {
       }
       const secrets = store!.secrets(master);
       for (const key of stored) {
+        this.opts.onKeyLimits?.(key.provider, key.id, {
+          rpm: key.rpm ?? undefined,
+          tpm: key.tpm ?? undefined,
+        });
         const list = next.get(key.provider) ?? [];
         list.push({
           id: key.id,

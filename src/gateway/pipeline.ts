@@ -7,10 +7,12 @@ import { type Route, routeFormat, type UpstreamResponse, type WireFormat } from 
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
 import type { CircuitBreaker } from "./breaker.js";
 import type { Budgets } from "./budgets.js";
-import type { ClientIndex } from "./clients.js";
+import type { ClientIndex, ClientInfo } from "./clients.js";
 import { toGatewayError, upstreamMessage } from "./error-shape.js";
 import type { EventBus } from "./events.js";
 import { type KeyPool, retryAfterMs } from "./key-pool.js";
+import type { ClientLimits, Limiters } from "./limiters.js";
+import { type Permit, QueueError, QueueFullError } from "./limits/index.js";
 import {
   type Delivery,
   deliverError,
@@ -49,6 +51,9 @@ export interface PipelineDeps {
   budgets: Budgets;
   /** The cost of a finished request in USD, or null when unpriced. */
   price: (rec: UsageRecord) => number | null;
+  limiters: Limiters;
+  clientLimits: ClientLimits;
+  retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number };
   keys: KeyPool;
   breaker: CircuitBreaker;
   order: TargetOrder;
@@ -85,6 +90,21 @@ const HOP_BY_HOP = new Set([
   "cf-ray",
 ]);
 
+/** One request on its way through: its row, timing, client, and the limiter permits it holds. */
+interface Flow {
+  req: GatewayRequest;
+  rec: UsageRecord;
+  t0: number;
+  client: ClientInfo | null;
+  /** The client's tpm estimate, settled against real usage at the end. */
+  clientEstimate: number;
+  /** Rate-limit headers for a client with limits: on every response, errors included. */
+  rateHeaders: Record<string, string>;
+  permits: Permit[];
+  /** When waiting (keys, limiters) and retrying must end: queue.max_wait from the start. */
+  deadline: number;
+}
+
 /** A target ready to call: its provider's format and the bridge to it, if the client speaks another. */
 interface Leg {
   target: Target;
@@ -103,9 +123,20 @@ export class Pipeline {
   async handle(req: GatewayRequest): Promise<GatewayResponse> {
     const t0 = performance.now();
     const rec = this.newRecord(req);
+    const client = req.client ? this.deps.clients.get(req.client) : null;
+    const flow: Flow = {
+      req,
+      rec,
+      t0,
+      client,
+      clientEstimate: 0,
+      rateHeaders: {},
+      permits: [],
+      deadline: this.clock.now() + this.deps.maxWaitMs,
+    };
     if (this.deps.events.listening) {
-      const { id, started_at, client, route, requested_model: model, stream } = rec;
-      this.deps.events.emit({ type: "start", id, started_at, client, route, model, stream });
+      const { id, started_at, route, requested_model: model, stream } = rec;
+      this.deps.events.emit({ type: "start", id, started_at, client: req.client, route, model, stream });
     }
     try {
       validate(req);
@@ -120,74 +151,126 @@ export class Pipeline {
           },
         );
       }
-      this.deps.budgets.check(req.client ? this.deps.clients.get(req.client) : null);
-      return await this.run(req, plan, rec, t0);
+      this.limitClient(flow);
+      this.deps.budgets.check(client);
+      const res = await this.run(flow, plan);
+      Object.assign(res.headers, flow.rateHeaders);
+      return res;
     } catch (err) {
       const error = toGatewayError(err);
       rec.aborted = req.signal.aborted;
-      this.finish(rec, t0, error.status, rec.aborted ? "client_aborted" : error.type);
-      throw error;
+      this.finish(flow, error.status, rec.aborted ? "client_aborted" : error.type);
+      const headers = { ...error.headers, ...flow.rateHeaders };
+      throw new GatewayError(error.status, error.type, error.message, {
+        code: error.code,
+        headers,
+        cause: error.cause,
+      });
+    }
+  }
+
+  /** A client over its rpm/tpm gets an immediate 429 with Retry-After: its own wallet is at stake. */
+  private limitClient(flow: Flow): void {
+    const { req } = flow;
+    const { waitMs, headers } = this.deps.clientLimits.take(flow.client, req.client, () => {
+      flow.clientEstimate = this.deps.limiters.estimate(req.body);
+      return flow.clientEstimate;
+    });
+    flow.rateHeaders = headers;
+    if (waitMs > 0) {
+      flow.clientEstimate = 0;
+      throw new GatewayError(
+        429,
+        "rate_limit_exceeded",
+        `${req.client ? `client "${req.client}"` : "anonymous use"} is over its rate limit; retry in ${Math.ceil(waitMs / 1000)}s`,
+        {
+          headers: {
+            "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))),
+            "retry-after-ms": String(Math.ceil(waitMs)),
+          },
+        },
+      );
     }
   }
 
   /** Logs a request that failed before it could be parsed (bad JSON, too large, unauthenticated). */
   reject(meta: { id: string; route: Route; client: string | null }, err: GatewayError): void {
     const rec = this.newRecord({ ...meta, body: {}, tags: null });
-    this.finish(rec, performance.now(), err.status, err.type);
+    this.finish(
+      { rec, t0: performance.now(), client: null, clientEstimate: 0, permits: [] },
+      err.status,
+      err.type,
+    );
   }
 
-  /** Tries the plan's targets in strategy order until one answers; failures hand over to the next. */
-  private async run(req: GatewayRequest, plan: Plan, rec: UsageRecord, t0: number): Promise<GatewayResponse> {
+  /**
+   * Tries the plan's targets in strategy order. A target that fails retryably (unreachable, timed
+   * out, 5xx/529) is retried with backoff and jitter up to `retry.max_attempts`, then the next target
+   * takes over; a 4xx the request caused ends the search.
+   */
+  private async run(flow: Flow, plan: Plan): Promise<GatewayResponse> {
+    const { req, rec } = flow;
     const clientFormat = routeFormat[req.route];
-    const deadline = this.clock.now() + this.deps.maxWaitMs;
-    const { breaker, order } = this.deps;
+    const { breaker, order, retry } = this.deps;
     const targets = order.order(plan);
     const failures: string[] = [];
     let last: GatewayError | null = null;
     for (const [index, target] of targets.entries()) {
       const provider = target.provider.name;
-      if (!breaker.allow(provider)) {
-        last = new GatewayError(
-          502,
-          "upstream_error",
-          `${target.label} skipped: its circuit is open after repeated failures`,
-        );
-        failures.push(last.message);
-        continue;
-      }
-      let upstream: UpstreamResponse;
-      let leg: Leg;
-      try {
-        leg = legFor(req, target, clientFormat);
-        upstream = await this.callTarget(req, leg, rec, { isLast: index === targets.length - 1, deadline });
-      } catch (err) {
-        if (req.signal.aborted) {
-          breaker.release(provider);
-          throw new GatewayError(499, "api_error", "client closed the request");
+      const leg = legFor(req, target, clientFormat);
+      for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
+        if (!breaker.allow(provider)) {
+          last = new GatewayError(
+            502,
+            "upstream_error",
+            `${target.label} skipped: its circuit is open after repeated failures`,
+          );
+          failures.push(last.message);
+          break;
         }
-        last = upstreamFailure(err, target.label);
-        failures.push(`${target.label}: ${last.message}`);
-        // Only the upstream's own failures (unreachable, timed out) count against its circuit, not ours
-        // (no key, every key cooling or retired).
-        if (err instanceof GatewayError) breaker.release(provider);
-        else breaker.failure(provider);
-        if (last.status < 500 && last.status !== 429) break; // the request's own fault: no fallback
-        continue;
+        let upstream: UpstreamResponse;
+        try {
+          upstream = await this.callTarget(flow, leg, { isLast: index === targets.length - 1 });
+        } catch (err) {
+          this.releasePermits(flow, 0);
+          if (req.signal.aborted) {
+            breaker.release(provider);
+            throw new GatewayError(499, "api_error", "client closed the request");
+          }
+          last = upstreamFailure(err, target.label);
+          failures.push(`${target.label}: ${last.message}`);
+          // Only the upstream's own failures (unreachable, timed out) count against its circuit and are
+          // retried; ours (no key, every key cooling, queue full) are not.
+          if (err instanceof GatewayError) {
+            breaker.release(provider);
+            if (last.status < 500 && last.status !== 429) return this.fail(failures, last);
+            break;
+          }
+          breaker.failure(provider);
+          if (!(await this.backoff(flow, attempt))) break;
+          continue;
+        }
+        if (upstream.status >= 400 && RETRYABLE.has(upstream.status)) {
+          this.releasePermits(flow, 0);
+          const detail =
+            upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "no detail";
+          failures.push(`${target.label}: HTTP ${upstream.status} (${detail})`);
+          last = finalUpstreamError(upstream, target, detail);
+          if (upstream.status >= 500) breaker.failure(provider);
+          else breaker.release(provider);
+          if (upstream.status === 429 || !(await this.backoff(flow, attempt))) break;
+          continue;
+        }
+        breaker.success(provider);
+        if (target !== plan.targets[0]) rec.fallback_from = plan.targets[0]!.label;
+        order.started(target);
+        return this.deliver(flow, leg, upstream);
       }
-      if (upstream.status >= 400 && RETRYABLE.has(upstream.status)) {
-        const detail =
-          upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "no detail";
-        failures.push(`${target.label}: HTTP ${upstream.status} (${detail})`);
-        last = finalUpstreamError(upstream, target, detail);
-        if (upstream.status >= 500) breaker.failure(provider);
-        else breaker.release(provider);
-        continue;
-      }
-      breaker.success(provider);
-      if (target !== plan.targets[0]) rec.fallback_from = plan.targets[0]!.label;
-      order.started(target);
-      return this.deliver(req, leg, upstream, rec, t0);
     }
+    return this.fail(failures, last);
+  }
+
+  private fail(failures: string[], last: GatewayError | null): never {
     if (!last) throw new GatewayError(502, "upstream_error", "no target could be tried");
     const tried = failures.length > 1 ? `; tried ${failures.join("; ")}` : "";
     throw new GatewayError(last.status, last.type, `${last.message}${tried}`, {
@@ -196,17 +279,24 @@ export class Pipeline {
     });
   }
 
+  /** Sleeps before another attempt (exponential, full jitter); false when no attempt or time is left. */
+  private async backoff(flow: Flow, attempt: number): Promise<boolean> {
+    const { maxAttempts, backoffMs, maxBackoffMs } = this.deps.retry;
+    if (attempt >= maxAttempts) return false;
+    const wait = Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
+    if (this.clock.now() + wait > flow.deadline) return false;
+    await sleep(wait, undefined, { signal: flow.req.signal });
+    return true;
+  }
+
   /**
    * Calls one target, rotating across its keys: a 429 cools the key and the request moves to the next
    * healthy one at once; a 401/403 retires the key. When every key is cooling, the last target waits for
-   * the first to come back if that is before the queue deadline; other targets hand over to the next.
+   * the first to come back if that is before the deadline; other targets hand over to the next. Each
+   * call first waits its turn in the provider's and key's limiters.
    */
-  private async callTarget(
-    req: GatewayRequest,
-    leg: Leg,
-    rec: UsageRecord,
-    opts: { isLast: boolean; deadline: number },
-  ): Promise<UpstreamResponse> {
+  private async callTarget(flow: Flow, leg: Leg, opts: { isLast: boolean }): Promise<UpstreamResponse> {
+    const { req, rec } = flow;
     const { target, bridge } = leg;
     const { provider } = target;
     const merged = target.params ? { ...req.body, ...target.params } : req.body;
@@ -220,7 +310,7 @@ export class Pipeline {
         body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
       }
     }
-    const keys = this.deps.keys;
+    const { keys, limiters } = this.deps;
     for (let tries = 0; ; tries++) {
       const got = keys.acquire(provider);
       if ("waitUntil" in got) {
@@ -231,7 +321,7 @@ export class Pipeline {
           throw new GatewayError(429, "rate_limit_exceeded", cooling, {
             headers: { "retry-after": retryAfter },
           });
-        if (got.waitUntil > opts.deadline || tries >= MAX_KEY_TRIES) {
+        if (got.waitUntil > flow.deadline || tries >= MAX_KEY_TRIES) {
           throw new GatewayError(
             429,
             "queue_timeout",
@@ -247,6 +337,7 @@ export class Pipeline {
         continue;
       }
       const { lease } = got;
+      await this.waitForLimiters(flow, provider.name, lease.id, body);
       rec.attempts++;
       rec.provider = provider.name;
       rec.upstream_model = target.model;
@@ -261,13 +352,17 @@ export class Pipeline {
         query: bridge ? "" : req.query,
         signal: req.signal,
       });
+      const resetMs = retryAfterMs(upstream.headers, this.clock.now());
+      limiters.learn(provider.name, lease.id, upstream.headers, resetMs);
       const rotatable = lease.id !== null && tries < MAX_KEY_TRIES;
       if (rotatable && upstream.status === 429) {
+        this.releasePermits(flow, 0);
         await readAll(upstream.body).catch(() => undefined);
-        keys.rateLimited(lease, retryAfterMs(upstream.headers, this.clock.now()));
+        keys.rateLimited(lease, resetMs);
         continue;
       }
       if (rotatable && (upstream.status === 401 || upstream.status === 403)) {
+        this.releasePermits(flow, 0);
         const detail =
           upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "rejected";
         keys.rejected(lease, upstream.status, detail);
@@ -278,7 +373,40 @@ export class Pipeline {
     }
   }
 
-  private deliver(req: GatewayRequest, leg: Leg, upstream: UpstreamResponse, rec: UsageRecord, t0: number) {
+  /** Waits in the provider's and key's queues (FIFO, up to the deadline); 429 queue_timeout past it. */
+  private async waitForLimiters(
+    flow: Flow,
+    provider: string,
+    keyId: string | null,
+    body: Record<string, unknown>,
+  ) {
+    const { limiters } = this.deps;
+    const tokens = limiters.needsTokens(provider, keyId) ? limiters.estimate(body) : 0;
+    try {
+      flow.permits = await limiters.acquire(provider, keyId, {
+        tokens,
+        deadline: flow.deadline,
+        signal: flow.req.signal,
+      });
+    } catch (err) {
+      if (!(err instanceof QueueError)) throw err;
+      const retryAfter = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+      throw new GatewayError(429, "queue_timeout", `${provider}: ${err.message}`, {
+        code: err instanceof QueueFullError ? "queue_full" : "queue_timeout",
+        headers: { "retry-after": retryAfter },
+      });
+    }
+    const waited = flow.permits.reduce((ms, p) => Math.max(ms, p.waitedMs), 0);
+    if (waited > 0) flow.rec.queue_wait_ms = (flow.rec.queue_wait_ms ?? 0) + waited;
+  }
+
+  private releasePermits(flow: Pick<Flow, "permits">, actualTokens: number | null): void {
+    for (const permit of flow.permits) permit.release({ actualTokens });
+    flow.permits = [];
+  }
+
+  private deliver(flow: Flow, leg: Leg, upstream: UpstreamResponse) {
+    const { req, rec, t0 } = flow;
     const { target } = leg;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(upstream.headers)) {
@@ -305,7 +433,7 @@ export class Pipeline {
       signal: req.signal,
       finish: (status, errorType) => {
         this.deps.order.finished(target);
-        this.finish(rec, t0, status, errorType);
+        this.finish(flow, status, errorType);
       },
     };
     if (upstream.status >= 400) return deliverError(delivery);
@@ -342,25 +470,30 @@ export class Pipeline {
     };
   }
 
-  private finish(rec: UsageRecord, t0: number, status: number, errorType: string | null): void {
+  /** Ends a request once: prices it, settles limiters and budgets, writes its row, tells listeners. */
+  private finish(flow: FinishFlow, status: number, errorType: string | null): void {
+    const { rec, t0 } = flow;
     rec.status = status;
     rec.error_type = errorType;
     rec.latency_ms = Math.round((performance.now() - t0) * 1000) / 1000;
     if (rec.ttfb_ms !== null) rec.ttfb_ms = Math.round(rec.ttfb_ms * 1000) / 1000;
-    if (rec.provider && (rec.input_tokens !== null || rec.output_tokens !== null)) {
+    const used =
+      rec.input_tokens === null && rec.output_tokens === null
+        ? null
+        : (rec.input_tokens ?? 0) + (rec.output_tokens ?? 0);
+    this.releasePermits(flow, used);
+    if (flow.clientEstimate)
+      this.deps.clientLimits.settle(flow.client, rec.client, flow.clientEstimate, used ?? 0);
+    if (rec.provider && used !== null) {
       rec.cost_usd = this.deps.price(rec);
-      if (rec.cost_usd) {
-        this.deps.budgets.record(
-          rec.client ? this.deps.clients.get(rec.client) : null,
-          rec.client,
-          rec.cost_usd,
-        );
-      }
+      if (rec.cost_usd) this.deps.budgets.record(flow.client, rec.client, rec.cost_usd);
     }
     this.deps.usage.insert(rec);
     if (this.deps.events.listening) this.deps.events.emit({ type: "request", record: rec });
   }
 }
+
+type FinishFlow = Pick<Flow, "rec" | "t0" | "client" | "clientEstimate" | "permits">;
 
 /** How a target is reached from this route: same format (pass-through) or across a bridge. */
 function legFor(req: GatewayRequest, target: Target, clientFormat: WireFormat): Leg {

@@ -74,5 +74,15 @@ export function status(gateway: Gateway) {
     models: gateway.router.routable(),
     keys: gateway.keys.status(),
     circuits: gateway.breaker.status(),
+    limiters: gateway.limiters.status(),
+    clients: gateway.clientLimits.status(),
+    budgets: {
+      ...gateway.budgets.status(),
+      // Not the webhook URL: it may carry a token.
+      limits: {
+        daily_usd: gateway.config.budgets.daily_usd ?? null,
+        monthly_usd: gateway.config.budgets.monthly_usd ?? null,
+      },
+    },
   };
 }

@@ -1,0 +1,208 @@
+import type { Config } from "../config/schema.js";
+import type { ClientInfo } from "./clients.js";
+import type { EventBus } from "./events.js";
+import {
+  type Clock,
+  estimateTokens,
+  loadTokenizer,
+  type Permit,
+  realTimers,
+  type Timers,
+  TokenBucket,
+  UpstreamLimiter,
+  type UpstreamLimits,
+} from "./limits/index.js";
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The upstream limiters of a gateway: one per provider with `limits`, one per key with `--rpm/--tpm`,
+ * and one made on demand for a key whose upstream says it is nearly out (learned from its rate-limit
+ * headers). A provider or key with none costs nothing per request.
+ */
+export class Limiters {
+  private readonly byProvider = new Map<string, UpstreamLimiter>();
+  private readonly byKey = new Map<string, UpstreamLimiter>();
+  private readonly keyLimits = new Map<string, string>();
+
+  constructor(private readonly opts: { config: Config; clock: Clock; timers?: Timers; events: EventBus }) {
+    for (const [name, provider] of Object.entries(opts.config.providers)) {
+      if (!UpstreamLimiter.isUnlimited(provider.limits))
+        this.byProvider.set(name, this.create(name, null, provider.limits!));
+    }
+  }
+
+  /** Whether requests to this provider/key need a token estimate (a tpm limit applies). */
+  needsTokens(provider: string, keyId: string | null): boolean {
+    return Boolean(
+      this.byProvider.get(provider)?.status().limits.tpm ||
+        (keyId && this.byKey.get(keyId)?.status().limits.tpm),
+    );
+  }
+
+  estimate(body: Record<string, unknown>): number {
+    return estimateTokens(body);
+  }
+
+  /** Sets (or clears) a stored key's own limits; called when keys are (re)loaded. */
+  setKeyLimits(provider: string, keyId: string, limits: UpstreamLimits): void {
+    const signature = JSON.stringify(limits);
+    if (this.keyLimits.get(keyId) === signature) return;
+    this.keyLimits.set(keyId, signature);
+    if (UpstreamLimiter.isUnlimited(limits)) this.byKey.delete(keyId);
+    else this.byKey.set(keyId, this.create(provider, keyId, limits));
+  }
+
+  /** Waits for the provider's and then the key's limiter; permits to release when the request ends. */
+  async acquire(
+    provider: string,
+    keyId: string | null,
+    opts: { tokens: number; deadline: number; signal: AbortSignal },
+  ): Promise<Permit[]> {
+    const permits: Permit[] = [];
+    try {
+      for (const limiter of [this.byProvider.get(provider), keyId ? this.byKey.get(keyId) : undefined]) {
+        if (limiter) permits.push(await limiter.acquire(opts));
+      }
+      return permits;
+    } catch (err) {
+      for (const p of permits) p.release({ actualTokens: 0 });
+      throw err;
+    }
+  }
+
+  /**
+   * Reads OpenAI's `x-ratelimit-remaining-*` / Anthropic's `anthropic-ratelimit-*-remaining` and pauses
+   * the key (or provider) until the reset when it is about to run out.
+   */
+  learn(provider: string, keyId: string | null, headers: Headers, resetMs: number | null): void {
+    const requests = num(
+      headers["x-ratelimit-remaining-requests"] ?? headers["anthropic-ratelimit-requests-remaining"],
+    );
+    const tokens = num(
+      headers["x-ratelimit-remaining-tokens"] ?? headers["anthropic-ratelimit-tokens-remaining"],
+    );
+    if (requests === null && tokens === null) return;
+    let limiter = keyId ? this.byKey.get(keyId) : this.byProvider.get(provider);
+    if (!limiter) {
+      if ((requests ?? 2) > 1) return; // plenty left: nothing to learn, nothing to pay per request
+      limiter = this.create(provider, keyId, {});
+      if (keyId) this.byKey.set(keyId, limiter);
+      else this.byProvider.set(provider, limiter);
+    }
+    limiter.applyUpstreamHeaders(requests, tokens, resetMs);
+  }
+
+  /** Limiter state for `/aigw/status`. */
+  status(): ({ provider: string; key_id: string | null } & ReturnType<UpstreamLimiter["status"]>)[] {
+    const out: ({ provider: string; key_id: string | null } & ReturnType<UpstreamLimiter["status"]>)[] = [];
+    for (const [provider, l] of this.byProvider) out.push({ provider, key_id: null, ...l.status() });
+    for (const [keyId, l] of this.byKey)
+      out.push({ provider: this.owner.get(keyId) ?? "?", key_id: keyId, ...l.status() });
+    return out;
+  }
+
+  /** Loads the tokenizer when some tpm limit exists (it costs ~0.5 s and ~100 MB otherwise not spent). */
+  async warmUp(): Promise<void> {
+    const anyTpm = [...this.byProvider.values(), ...this.byKey.values()].some((l) => l.status().limits.tpm);
+    if (anyTpm) await loadTokenizer();
+  }
+
+  private readonly owner = new Map<string, string>();
+
+  private create(provider: string, keyId: string | null, limits: UpstreamLimits): UpstreamLimiter {
+    if (keyId) this.owner.set(keyId, provider);
+    const limiter: UpstreamLimiter = new UpstreamLimiter(limits, {
+      maxDepth: this.opts.config.queue.max_depth,
+      clock: this.opts.clock,
+      timers: this.opts.timers ?? realTimers,
+      onChange: (state) =>
+        this.opts.events.emit({ type: "limiter", provider, key_id: keyId, state, detail: limiter.status() }),
+    });
+    return limiter;
+  }
+}
+
+function num(value: string | string[] | undefined): number | null {
+  const n = Number(Array.isArray(value) ? value[0] : value);
+  return value === undefined || !Number.isFinite(n) ? null : n;
+}
+
+/** Headers OpenAI's SDKs understand, on every response to a client with a request limit. */
+export type RateHeaders = Record<string, string>;
+
+/**
+ * Per-client request and token rates: token buckets with a burst of one minute's allowance and a
+ * steady refill. Over the limit is an immediate 429: this protects the owner's wallet, not the provider.
+ */
+export class ClientLimits {
+  private readonly buckets = new Map<
+    string,
+    { signature: string; rpm: TokenBucket | null; tpm: TokenBucket | null }
+  >();
+
+  constructor(private readonly opts: { defaults: { rpm?: number; tpm?: number }; clock: Clock }) {}
+
+  /** Takes one request (and the estimate) or returns how long to wait; plus the headers to send. */
+  take(
+    client: ClientInfo | null,
+    name: string | null,
+    tokens: () => number,
+  ): { waitMs: number; headers: RateHeaders } {
+    const rpm = client?.rpm ?? this.opts.defaults.rpm ?? null;
+    const tpm = client?.tpm ?? this.opts.defaults.tpm ?? null;
+    if (!rpm && !tpm) return { waitMs: 0, headers: {} };
+    const b = this.bucketsFor(name ?? "(anonymous)", rpm, tpm);
+    const estimate = b.tpm ? tokens() : 0;
+    const waitMs = Math.max(b.rpm?.msUntil(1) ?? 0, b.tpm?.msUntil(estimate) ?? 0);
+    if (waitMs === 0) {
+      b.rpm?.take(1);
+      b.tpm?.take(estimate);
+    }
+    const headers: RateHeaders = {};
+    if (b.rpm && rpm) {
+      headers["x-ratelimit-limit-requests"] = String(rpm);
+      headers["x-ratelimit-remaining-requests"] = String(Math.max(0, Math.floor(b.rpm.level())));
+      headers["x-ratelimit-reset-requests"] = `${Math.ceil(b.rpm.msUntil(rpm) / 1000)}s`;
+    }
+    if (b.tpm && tpm) {
+      headers["x-ratelimit-limit-tokens"] = String(tpm);
+      headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, Math.floor(b.tpm.level())));
+    }
+    return { waitMs, headers };
+  }
+
+  /** Corrects a client's token bucket by what the request really used. */
+  settle(client: ClientInfo | null, name: string | null, estimate: number, actual: number): void {
+    const b = this.buckets.get(name ?? "(anonymous)");
+    if (!b?.tpm || !(client?.tpm ?? this.opts.defaults.tpm)) return;
+    if (actual > estimate) b.tpm.take(actual - estimate);
+    else b.tpm.give(estimate - actual);
+  }
+
+  status(): Record<string, { requests: number | null; tokens: number | null }> {
+    const out: Record<string, { requests: number | null; tokens: number | null }> = {};
+    for (const [name, b] of this.buckets) {
+      out[name] = {
+        requests: b.rpm ? Math.floor(b.rpm.level()) : null,
+        tokens: b.tpm ? Math.floor(b.tpm.level()) : null,
+      };
+    }
+    return out;
+  }
+
+  private bucketsFor(name: string, rpm: number | null, tpm: number | null) {
+    const signature = `${rpm}/${tpm}`;
+    let b = this.buckets.get(name);
+    if (!b || b.signature !== signature) {
+      const { clock } = this.opts;
+      b = {
+        signature,
+        rpm: rpm ? new TokenBucket({ capacity: rpm, refillPerMs: rpm / 60_000 }, clock) : null,
+        tpm: tpm ? new TokenBucket({ capacity: tpm, refillPerMs: tpm / 60_000 }, clock) : null,
+      };
+      this.buckets.set(name, b);
+    }
+    return b;
+  }
+}
