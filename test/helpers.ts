@@ -10,6 +10,7 @@ import { createApp } from "../src/server/app.js";
 import { type RunningServer, serve } from "../src/server/serve.js";
 import { type ClientStore, createClientStore } from "../src/store/clients.js";
 import { type Db, openDb } from "../src/store/db.js";
+import { createResponseCache } from "../src/store/response-cache.js";
 import { createUsageLog, type UsageLog, type UsageRecord } from "../src/store/usage-log.js";
 
 export const BIN = resolve(import.meta.dirname, "../bin/aigw");
@@ -37,10 +38,18 @@ export interface TestGateway {
 
 /** A real gateway on a loopback port, in this process, over a SQLite file in a temp home. */
 export async function startTestGateway(
-  opts: { config?: ConfigInput; env?: NodeJS.ProcessEnv; demo?: boolean; clock?: { now(): number } } = {},
+  opts: {
+    config?: ConfigInput;
+    env?: NodeJS.ProcessEnv;
+    demo?: boolean;
+    clock?: { now(): number };
+    /** Use this home folder (kept after close) instead of a fresh temporary one. */
+    home?: string;
+  } = {},
 ): Promise<TestGateway> {
-  const home = tempHome();
-  const config = parseConfig({ port: 0, ...opts.config }, "test config");
+  const home = opts.home ? { dir: opts.home, cleanup: () => {} } : tempHome();
+  // The cache is off unless a test is about it: most tests count upstream calls for repeated prompts.
+  const config = parseConfig({ port: 0, cache: { enabled: false }, ...opts.config }, "test config");
   const db = openDb(join(home.dir, "aigw.db"));
   const usage = createUsageLog(db);
   const clients = createClientStore(db);
@@ -48,6 +57,10 @@ export async function startTestGateway(
     config,
     usage,
     clients,
+    responseCache: createResponseCache(db, {
+      maxBytes: config.cache.max_size,
+      ...(opts.clock ? { clock: () => opts.clock!.now() } : {}),
+    }),
     env: opts.env ?? {},
     demo: opts.demo ?? false,
     ...(opts.clock ? { clock: opts.clock } : {}),

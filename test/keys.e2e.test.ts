@@ -31,7 +31,7 @@ afterEach(async () => {
 });
 
 const config = () =>
-  `providers:\n  paid: { type: openai, base_url: ${fake.openaiBaseUrl} }\nqueue: { max_wait: 5s }\n`;
+  `providers:\n  paid: { type: openai, base_url: ${fake.openaiBaseUrl} }\nqueue: { max_wait: 5s }\ncache: { enabled: false }\n`;
 
 async function addKey(secret: string, label: string): Promise<string> {
   const res = await runCli(["keys", "add", "paid", "--label", label, "--json", "-c", "aigw.yaml"], {

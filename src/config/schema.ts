@@ -114,6 +114,12 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       ttl: duration.default(3_600_000),
       max_size: size.default(512 * 1024 * 1024),
+      /** `replay`: answer only from the cache (a miss is an error); `record`: always call upstream and store. */
+      mode: z.enum(["normal", "replay", "record"]).default("normal"),
+      /** `client`: each client sees only its own entries. */
+      scope: z.enum(["shared", "client"]).default("shared"),
+      /** Models or aliases never cached (names or globs: `openai/*`). */
+      exclude: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   /** Per provider: skip it after this many consecutive failures, for `cool_off`, then probe once. */

@@ -4,10 +4,12 @@ import { createProviders } from "../providers/registry.js";
 import type { Provider } from "../providers/types.js";
 import type { ClientStore } from "../store/clients.js";
 import type { KeyStore } from "../store/keys.js";
+import type { ResponseCache } from "../store/response-cache.js";
 import type { MasterKey } from "../store/secrets.js";
 import type { UsageLog } from "../store/usage-log.js";
 import { CircuitBreaker } from "./breaker.js";
 import { Budgets } from "./budgets.js";
+import { CachePolicy } from "./cache.js";
 import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import { KeyPool } from "./key-pool.js";
@@ -51,6 +53,8 @@ export function createGateway(opts: {
   /** Stored upstream keys; without it only environment keys are used. */
   keys?: KeyStore;
   loadMaster?: () => MasterKey | null;
+  /** The response cache's store; without it nothing is cached. */
+  responseCache?: ResponseCache;
   /** Client keys; without it there are none and `/v1/*` is open (to loopback). */
   clients?: ClientStore;
   env?: NodeJS.ProcessEnv;
@@ -103,7 +107,14 @@ export function createGateway(opts: {
       : undefined,
   });
   const { retry } = opts.config;
+  const cache =
+    opts.config.cache.enabled && opts.responseCache
+      ? new CachePolicy(opts.responseCache, opts.config.cache, clock)
+      : null;
+  const sweeper = cache ? setInterval(() => cache.sweep(), 60_000) : null;
+  sweeper?.unref();
   const pipeline = new Pipeline({
+    cache,
     clients,
     limiters,
     clientLimits,
@@ -150,6 +161,7 @@ export function createGateway(opts: {
       await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp()]);
     },
     async close() {
+      if (sweeper) clearInterval(sweeper);
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
   };

@@ -75,7 +75,7 @@ export class Limiters {
    * Reads OpenAI's `x-ratelimit-remaining-*` / Anthropic's `anthropic-ratelimit-*-remaining` and pauses
    * the key (or provider) until the reset when it is about to run out.
    */
-  learn(provider: string, keyId: string | null, headers: Headers, resetMs: number | null): void {
+  learn(provider: string, keyId: string | null, headers: Headers, resetMs: () => number | null): void {
     const requests = num(
       headers["x-ratelimit-remaining-requests"] ?? headers["anthropic-ratelimit-requests-remaining"],
     );
@@ -90,7 +90,7 @@ export class Limiters {
       if (keyId) this.byKey.set(keyId, limiter);
       else this.byProvider.set(provider, limiter);
     }
-    limiter.applyUpstreamHeaders(requests, tokens, resetMs);
+    limiter.applyUpstreamHeaders(requests, tokens, resetMs());
   }
 
   /** Limiter state for `/aigw/status`. */

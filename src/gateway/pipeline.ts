@@ -4,12 +4,15 @@ import { badRequest, GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { type Bridge, bridgeFor } from "../providers/translate/bridge.js";
 import { type Route, routeFormat, type UpstreamResponse, type WireFormat } from "../providers/types.js";
+import type { CacheEntry } from "../store/response-cache.js";
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
 import type { CircuitBreaker } from "./breaker.js";
 import type { Budgets } from "./budgets.js";
+import type { CacheHints, CachePolicy, CacheTicket } from "./cache.js";
 import type { ClientIndex, ClientInfo } from "./clients.js";
 import { toGatewayError, upstreamMessage } from "./error-shape.js";
 import type { EventBus } from "./events.js";
+import { globMatch } from "./glob.js";
 import { type KeyPool, retryAfterMs } from "./key-pool.js";
 import type { ClientLimits, Limiters } from "./limiters.js";
 import { type Permit, QueueError, QueueFullError } from "./limits/index.js";
@@ -38,6 +41,8 @@ export interface GatewayRequest {
   /** The client's model allowlist (names or globs like `openai/*`); null allows everything. */
   allowedModels: readonly string[] | null;
   tags: string | null;
+  /** What the client asked of the cache (Cache-Control, x-aigw-cache-*). */
+  cacheHints: CacheHints;
   signal: AbortSignal;
 }
 
@@ -53,6 +58,8 @@ export interface PipelineDeps {
   price: (rec: UsageRecord) => number | null;
   limiters: Limiters;
   clientLimits: ClientLimits;
+  /** The response cache; null when `cache.enabled` is false. */
+  cache: CachePolicy | null;
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number };
   keys: KeyPool;
   breaker: CircuitBreaker;
@@ -101,6 +108,8 @@ interface Flow {
   /** Rate-limit headers for a client with limits: on every response, errors included. */
   rateHeaders: Record<string, string>;
   permits: Permit[];
+  /** The cache's ticket and, when this request leads identical ones, how to hand them the answer. */
+  cache: { ticket: CacheTicket; settle: ((entry: CacheEntry | null) => void) | null } | null;
   /** When waiting (keys, limiters) and retrying must end: queue.max_wait from the start. */
   deadline: number;
 }
@@ -132,6 +141,7 @@ export class Pipeline {
       clientEstimate: 0,
       rateHeaders: {},
       permits: [],
+      cache: null,
       deadline: this.clock.now() + this.deps.maxWaitMs,
     };
     if (this.deps.events.listening) {
@@ -152,11 +162,14 @@ export class Pipeline {
         );
       }
       this.limitClient(flow);
+      const cached = await this.fromCache(flow, plan);
+      if (cached) return cached;
       this.deps.budgets.check(client);
       const res = await this.run(flow, plan);
       Object.assign(res.headers, flow.rateHeaders);
       return res;
     } catch (err) {
+      flow.cache?.settle?.(null);
       const error = toGatewayError(err);
       rec.aborted = req.signal.aborted;
       this.finish(flow, error.status, rec.aborted ? "client_aborted" : error.type);
@@ -167,6 +180,78 @@ export class Pipeline {
         cause: error.cause,
       });
     }
+  }
+
+  /**
+   * Answers from the cache when it can: a stored answer, or the one an identical request in flight is
+   * about to store (single-flight). Otherwise registers this request as the one that will store it.
+   */
+  private async fromCache(flow: Flow, plan: Plan): Promise<GatewayResponse | null> {
+    const { cache } = this.deps;
+    const { req, rec } = flow;
+    const ticket =
+      cache?.ticket({
+        route: req.route,
+        format: routeFormat[req.route],
+        body: req.body,
+        plan,
+        client: req.client,
+        hints: req.cacheHints,
+        headers: req.headers,
+      }) ?? null;
+    if (!cache || !ticket) return null;
+    rec.cache = ticket.lookup ? "MISS" : "BYPASS";
+    const hit = cache.lookup(ticket);
+    if (hit) return this.replay(flow, hit, false);
+    const leader = cache.follow(ticket);
+    if (leader) {
+      const left = Math.max(0, flow.deadline - this.clock.now());
+      const entry = await Promise.race([leader, sleep(left, null, { signal: req.signal })]);
+      if (entry) return this.replay(flow, entry, true);
+    }
+    if (ticket.replayOnly) throw cache.missError(ticket);
+    flow.cache = { ticket, settle: ticket.store ? cache.lead(ticket) : null };
+    return null;
+  }
+
+  private replay(flow: Flow, entry: CacheEntry, coalesced: boolean): GatewayResponse {
+    const { req, rec } = flow;
+    const slash = entry.model.indexOf("/");
+    rec.cache = "HIT";
+    rec.coalesced = coalesced;
+    rec.provider = entry.model.slice(0, slash);
+    rec.upstream_model = entry.model.slice(slash + 1);
+    rec.input_tokens = entry.usage.input;
+    rec.cached_input_tokens = entry.usage.cachedInput;
+    rec.cache_write_tokens = entry.usage.cacheWrite;
+    rec.output_tokens = entry.usage.output;
+    rec.cost_usd = 0;
+    rec.saved_usd = entry.cost_usd;
+    const stream = req.body.stream === true;
+    const includeUsage =
+      (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const answer = this.deps.cache!.replay(entry, { stream, includeUsage });
+    const headers: Record<string, string> = {
+      "content-type": "json" in answer ? "application/json" : "text/event-stream",
+      "x-aigw-request-id": req.id,
+      "x-aigw-provider": entry.model,
+      "x-aigw-cache": "HIT",
+      "x-aigw-attempts": "0",
+      age: String(Math.max(0, Math.floor((this.clock.now() - entry.created_at) / 1000))),
+      ...flow.rateHeaders,
+    };
+    rec.ttfb_ms = performance.now() - flow.t0;
+    this.finish(flow, 200, null);
+    if ("json" in answer) return { status: 200, headers, body: answer.json, stream: null };
+    const bytes = Buffer.from(answer.frames.join(""));
+    return {
+      status: 200,
+      headers,
+      body: null,
+      stream: (async function* () {
+        yield bytes;
+      })(),
+    };
   }
 
   /** A client over its rpm/tpm gets an immediate 429 with Retry-After: its own wallet is at stake. */
@@ -352,13 +437,13 @@ export class Pipeline {
         query: bridge ? "" : req.query,
         signal: req.signal,
       });
-      const resetMs = retryAfterMs(upstream.headers, this.clock.now());
+      const resetMs = () => retryAfterMs(upstream.headers, this.clock.now());
       limiters.learn(provider.name, lease.id, upstream.headers, resetMs);
       const rotatable = lease.id !== null && tries < MAX_KEY_TRIES;
       if (rotatable && upstream.status === 429) {
         this.releasePermits(flow, 0);
         await readAll(upstream.body).catch(() => undefined);
-        keys.rateLimited(lease, resetMs);
+        keys.rateLimited(lease, resetMs());
         continue;
       }
       if (rotatable && (upstream.status === 401 || upstream.status === 403)) {
@@ -400,6 +485,25 @@ export class Pipeline {
     if (waited > 0) flow.rec.queue_wait_ms = (flow.rec.queue_wait_ms ?? 0) + waited;
   }
 
+  /** Stores a finished answer (null: nothing to store) and hands it to identical requests waiting. */
+  private keep(flow: Flow, target: Target, answer: Uint8Array | Record<string, unknown> | null): void {
+    const slot = flow.cache;
+    if (!slot) return;
+    flow.cache = null;
+    const { rec } = flow;
+    let entry: CacheEntry | null = null;
+    if (answer && rec.status === 200 && !rec.error_type) {
+      const usage = {
+        input: rec.input_tokens,
+        cachedInput: rec.cached_input_tokens,
+        cacheWrite: rec.cache_write_tokens,
+        output: rec.output_tokens,
+      };
+      entry = this.deps.cache!.put(slot.ticket, answer, usage, rec.cost_usd, target.label);
+    }
+    slot.settle?.(entry);
+  }
+
   private releasePermits(flow: Pick<Flow, "permits">, actualTokens: number | null): void {
     for (const permit of flow.permits) permit.release({ actualTokens });
     flow.permits = [];
@@ -435,6 +539,7 @@ export class Pipeline {
         this.deps.order.finished(target);
         this.finish(flow, status, errorType);
       },
+      keep: flow.cache ? (answer) => this.keep(flow, target, answer) : null,
     };
     if (upstream.status >= 400) return deliverError(delivery);
     return req.body.stream === true ? deliverStream(delivery) : deliverJson(delivery);
@@ -467,6 +572,7 @@ export class Pipeline {
       saved_usd: null,
       tags: req.tags,
       aborted: false,
+      coalesced: false,
     };
   }
 
@@ -484,7 +590,7 @@ export class Pipeline {
     this.releasePermits(flow, used);
     if (flow.clientEstimate)
       this.deps.clientLimits.settle(flow.client, rec.client, flow.clientEstimate, used ?? 0);
-    if (rec.provider && used !== null) {
+    if (rec.cache !== "HIT" && rec.provider && used !== null) {
       rec.cost_usd = this.deps.price(rec);
       if (rec.cost_usd) this.deps.budgets.record(flow.client, rec.client, rec.cost_usd);
     }
@@ -525,12 +631,7 @@ function validate(req: GatewayRequest): void {
 
 /** A client may use a model when its allowlist names it, or every target it resolves to, exactly or by glob. */
 export function modelAllowed(allowed: readonly string[], plan: Plan): boolean {
-  const matches = (name: string) =>
-    allowed.some((pattern) =>
-      pattern.includes("*")
-        ? new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(name)
-        : pattern === name,
-    );
+  const matches = (name: string) => allowed.some((pattern) => globMatch(pattern, name));
   return matches(plan.requested) || plan.targets.every((t) => matches(t.label));
 }
 

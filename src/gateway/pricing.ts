@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.js";
 import type { Provider } from "../providers/types.js";
 import type { TokenUsage } from "../providers/usage.js";
+import { globMatch } from "./glob.js";
 
 type GenaiPrices = typeof import("@pydantic/genai-prices");
 type Override = Config["pricing"][string];
@@ -59,7 +60,7 @@ export class Pricing {
 
   private override(qualified: string, model: string): Override | null {
     for (const [pattern, price] of this.overrides) {
-      if (matches(pattern, qualified) || matches(pattern, model)) return price;
+      if (globMatch(pattern, qualified) || globMatch(pattern, model)) return price;
     }
     return null;
   }
@@ -78,12 +79,6 @@ function byOverride(p: Override, u: TokenUsage): number {
 }
 
 const round = (usd: number) => Math.round(usd * 1e10) / 1e10;
-
-function matches(pattern: string, name: string): boolean {
-  if (!pattern.includes("*")) return pattern === name;
-  const re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`);
-  return re.test(name);
-}
 
 function isLocal(baseUrl: string | null): boolean {
   if (!baseUrl) return false;

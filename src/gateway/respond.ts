@@ -5,6 +5,7 @@ import type { Bridge } from "../providers/translate/bridge.js";
 import type { UpstreamResponse, WireFormat } from "../providers/types.js";
 import { createStreamWatcher, type TokenUsage, usageFromBody } from "../providers/usage.js";
 import type { UsageRecord } from "../store/usage-log.js";
+import { FrameRecorder } from "./cache.js";
 import { errorFrame } from "./error-shape.js";
 
 /** What the server sends back: a JSON body, or a stream whose usage row lands when it ends. */
@@ -32,9 +33,14 @@ export interface Delivery {
   t0: number;
   signal: AbortSignal;
   finish(status: number, errorType: string | null): void;
+  /** Hands the finished answer in the client's format to the cache (null: nothing worth storing). */
+  keep: ((answer: Uint8Array | Record<string, unknown> | null) => void) | null;
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** A streamed answer larger than this is not kept for the cache (its frames are not held in memory). */
+const RECORD_LIMIT = 8 * 1024 * 1024;
 
 /** An upstream 4xx the request caused: passed through, translated into the client's shape if needed. */
 export async function deliverError(d: Delivery): Promise<GatewayResponse> {
@@ -44,6 +50,7 @@ export async function deliverError(d: Delivery): Promise<GatewayResponse> {
     d.headers["content-type"] = "application/json";
   }
   d.finish(d.upstream.status, "upstream_rejected");
+  d.keep?.(null);
   return { status: d.upstream.status, headers: d.headers, body, stream: null };
 }
 
@@ -61,6 +68,7 @@ export async function deliverJson(d: Delivery): Promise<GatewayResponse> {
     body = json(d.bridge.response(parsed as Record<string, unknown>, d.model));
   }
   d.finish(d.upstream.status, null);
+  d.keep?.(d.upstream.status === 200 ? body : null);
   if (d.rec.cost_usd !== null) d.headers["x-aigw-cost-usd"] = String(d.rec.cost_usd);
   return { status: d.upstream.status, headers: d.headers, body, stream: null };
 }
@@ -74,9 +82,12 @@ export function deliverStream(d: Delivery): GatewayResponse {
   const watcher = createStreamWatcher(d.upstreamFormat, d.bridge ? true : d.clientWantsUsage);
   const translator =
     d.bridge?.stream(d.model, { includeUsage: d.clientWantsUsage, requestId: d.requestId }) ?? null;
+  // Upstream frames, kept beside the pipe only when the cache wants the whole answer.
+  const recorder = d.keep ? new FrameRecorder(RECORD_LIMIT) : null;
   const render = (frames: ReturnType<SseParser["push"]>): string => {
     let out = "";
     for (const frame of frames) {
+      recorder?.add(frame);
       const keep = watcher.observe(frame);
       if (translator) out += translator.push(frame).join("");
       else if (keep) out += frame.raw;
@@ -116,6 +127,10 @@ export function deliverStream(d: Delivery): GatewayResponse {
         errorType ??= "client_aborted";
       }
       d.finish(200, errorType);
+      if (d.keep) {
+        const whole = ended && !errorType ? recorder!.assemble(d.upstreamFormat) : null;
+        d.keep(whole && d.bridge ? d.bridge.response(whole, d.model) : whole);
+      }
     }
   }
   return { status: d.upstream.status, headers: d.headers, body: null, stream: forward() };

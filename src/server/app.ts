@@ -1,17 +1,18 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { GatewayError } from "../errors.js";
 import { toGatewayError } from "../gateway/error-shape.js";
 import type { Gateway } from "../gateway/index.js";
 import { clientAuth } from "./middleware/auth.js";
+import { header as headerOf } from "./node-request.js";
 import { formatOfPath, renderError } from "./render.js";
 import { adminRoutes } from "./routes/admin.js";
 import { modelRoutes } from "./routes/models.js";
 import { proxyRoutes } from "./routes/v1.js";
 
 export interface AppEnv {
-  Bindings: { incoming?: IncomingMessage };
+  Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse };
   Variables: { requestId: string; client: string | null; allowedModels: readonly string[] | null };
 }
 
@@ -74,7 +75,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 }
 
 function bearerMatches(c: Context<AppEnv>, token: string): boolean {
-  const header = c.req.header("authorization") ?? "";
+  const header = headerOf(c, "authorization") ?? "";
   const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7) : "");
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);

@@ -1,7 +1,9 @@
 /** Numbered schema migrations: entry N (1-based) moves user_version from N-1 to N. Append only. */
 export const migrations: readonly string[] = [
+  // A rowid table appended in time order, with one index: a random TEXT primary key doubled the
+  // cost of the per-request INSERT (a random B-tree page each time).
   `CREATE TABLE usage (
-     id TEXT PRIMARY KEY,
+     id TEXT NOT NULL,                     -- the request id (x-aigw-request-id)
      started_at INTEGER NOT NULL,          -- ms since epoch
      client TEXT,
      route TEXT NOT NULL,                  -- chat | messages | embeddings
@@ -25,7 +27,8 @@ export const migrations: readonly string[] = [
      cost_usd REAL,
      saved_usd REAL,
      tags TEXT,
-     aborted INTEGER NOT NULL DEFAULT 0
+     aborted INTEGER NOT NULL DEFAULT 0,
+     coalesced INTEGER NOT NULL DEFAULT 0
    );
    CREATE INDEX usage_started_at ON usage (started_at);`,
   `CREATE TABLE upstream_keys (
@@ -58,8 +61,7 @@ export const migrations: readonly string[] = [
      created_at INTEGER NOT NULL,
      revoked_at INTEGER
    );
-   CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-   CREATE INDEX usage_key_started ON usage (key_id, started_at);`,
+   CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);`,
   `CREATE TABLE cache_entries (
      key TEXT PRIMARY KEY,                 -- SHA-256 hex of the answer-deciding request fields (gateway/cache-key.ts)
      namespace TEXT NOT NULL DEFAULT '',   -- x-aigw-cache-namespace; '' = default

@@ -23,6 +23,8 @@ export interface CacheEntry {
   model: string;
   /** The complete answer as the client got it (an assembled stream is a plain JSON answer). */
   body: unknown;
+  /** The same answer as stored JSON bytes, to send a hit without serializing it again. */
+  raw?: Buffer;
   usage: CacheUsage;
   /** What producing the answer cost (a hit saves this); null when unpriced. */
   cost_usd: number | null;
@@ -36,7 +38,7 @@ export interface CacheEntry {
 }
 
 /** What `put` needs; `last_hit_at` defaults to `created_at`, `hits` to 0, `size` is computed. */
-export type CachePut = Omit<CacheEntry, "last_hit_at" | "hits" | "size"> &
+export type CachePut = Omit<CacheEntry, "last_hit_at" | "hits" | "size" | "raw"> &
   Partial<Pick<CacheEntry, "last_hit_at" | "hits">>;
 
 export interface CacheGroupStats {
@@ -217,7 +219,10 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
       return deleted.length;
     },
     *export() {
-      for (const row of all.iterate()) yield fromRow(row as Record<string, unknown>);
+      for (const row of all.iterate()) {
+        const { raw: _raw, ...entry } = fromRow(row as Record<string, unknown>);
+        yield entry;
+      }
     },
     import: (entries) => importAll(entries),
     totalBytes: () => bytes,
@@ -227,7 +232,11 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
 type Row = Record<(typeof COLUMNS)[number], string | number | Buffer | null> & { key: string; size: number };
 
 function toRow(entry: CachePut): Row {
-  const body = Buffer.from(JSON.stringify(entry.body), "utf8");
+  // Raw JSON bytes are stored as they are: the answer as it was sent, no second serialization.
+  const body =
+    entry.body instanceof Uint8Array
+      ? Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength)
+      : Buffer.from(JSON.stringify(entry.body), "utf8");
   const usage = JSON.stringify(entry.usage);
   const text = entry.key.length + entry.namespace.length + entry.format.length + entry.route.length;
   return {
@@ -249,9 +258,11 @@ function toRow(entry: CachePut): Row {
 
 function fromRow(row: Record<string, unknown>): CacheEntry {
   const { body, usage, ...rest } = row;
+  const raw = Buffer.isBuffer(body) ? body : Buffer.from(String(body), "utf8");
   return {
     ...(rest as Omit<CacheEntry, "body" | "usage">),
-    body: JSON.parse(Buffer.isBuffer(body) ? body.toString("utf8") : String(body)),
+    body: JSON.parse(raw.toString("utf8")),
+    raw,
     usage: JSON.parse(String(usage)) as CacheUsage,
   };
 }

@@ -29,6 +29,8 @@ export interface UsageRecord {
   saved_usd: number | null;
   tags: string | null;
   aborted: boolean;
+  /** A cache hit served from an identical request that was in flight (single-flight). */
+  coalesced: boolean;
 }
 
 export const statsGroupings = ["model", "client", "provider", "key", "day"] as const;
@@ -52,6 +54,8 @@ export interface UsageLog {
   insert(record: UsageRecord): void;
   summarize(opts: { since: number; until: number; by: StatsGrouping }): { rows: StatsRow[]; total: StatsRow };
   recent(limit: number): UsageRecord[];
+  /** Cacheable requests, cache hits and money saved since a time, for `aigw cache stats`. */
+  cacheSummary(since: number): { requests: number; hits: number; saved_usd: number };
   /** Money spent per client (null = anonymous) since a time: budgets rebuild their totals from it. */
   spendSince(since: number): { client: string | null; cost: number }[];
   count(): number;
@@ -91,6 +95,7 @@ const COLUMNS = [
   "saved_usd",
   "tags",
   "aborted",
+  "coalesced",
 ] as const;
 
 export function createUsageLog(db: Db): UsageLog {
@@ -99,13 +104,22 @@ export function createUsageLog(db: Db): UsageLog {
   );
   const recent = db.prepare("SELECT * FROM usage ORDER BY started_at DESC LIMIT ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM usage").pluck();
+  const cacheSummary = db.prepare(
+    `SELECT COUNT(*) AS requests, COALESCE(SUM(cache = 'HIT'), 0) AS hits, COALESCE(SUM(saved_usd), 0) AS saved_usd
+     FROM usage WHERE started_at >= ? AND cache != 'BYPASS'`,
+  );
   const spend = db.prepare(
     "SELECT client, SUM(cost_usd) AS cost FROM usage WHERE started_at >= ? AND cost_usd > 0 GROUP BY client",
   );
 
   return {
     insert(record) {
-      insert.run({ ...record, stream: record.stream ? 1 : 0, aborted: record.aborted ? 1 : 0 });
+      insert.run({
+        ...record,
+        stream: record.stream ? 1 : 0,
+        aborted: record.aborted ? 1 : 0,
+        coalesced: record.coalesced ? 1 : 0,
+      });
     },
     summarize({ since, until, by }) {
       const rows = summarizeBy(db, GROUP_SQL[by], since, until);
@@ -117,6 +131,9 @@ export function createUsageLog(db: Db): UsageLog {
     },
     count() {
       return count.get() as number;
+    },
+    cacheSummary(since) {
+      return cacheSummary.get(since) as { requests: number; hits: number; saved_usd: number };
     },
     spendSince(since) {
       return spend.all(since) as { client: string | null; cost: number }[];
@@ -165,5 +182,10 @@ function emptyRow(group: string): StatsRow {
 }
 
 function fromRow(row: Record<string, unknown>): UsageRecord {
-  return { ...(row as unknown as UsageRecord), stream: row.stream === 1, aborted: row.aborted === 1 };
+  return {
+    ...(row as unknown as UsageRecord),
+    stream: row.stream === 1,
+    aborted: row.aborted === 1,
+    coalesced: row.coalesced === 1,
+  };
 }

@@ -3,6 +3,7 @@ import { GatewayError } from "../../errors.js";
 import type { ClientIndex, ClientKeyRejection } from "../../gateway/clients.js";
 import type { Route } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
+import { header } from "../node-request.js";
 import { formatOfPath, renderError } from "../render.js";
 
 export interface ClientAuthOptions {
@@ -65,10 +66,10 @@ function presentedKeys(c: Context<AppEnv>): string[] {
     const key = value?.trim();
     if (key && !keys.includes(key)) keys.push(key);
   };
-  add(c.req.header("x-gateway-key"));
-  const authorization = c.req.header("authorization");
+  add(header(c, "x-gateway-key"));
+  const authorization = header(c, "authorization");
   const bearer = authorization && /^bearer\s+(.+)$/i.exec(authorization);
   if (bearer) add(bearer[1]);
-  add(c.req.header("x-api-key"));
+  add(header(c, "x-api-key"));
   return keys;
 }

@@ -1,9 +1,11 @@
 import type { Context, Hono } from "hono";
 import { GatewayError } from "../../errors.js";
+import { type CacheHints, noCacheHints } from "../../gateway/cache.js";
 import type { Gateway, GatewayResponse } from "../../gateway/index.js";
 import { type Route, routeFormat } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
 import { readJsonBody } from "../body.js";
+import { clientSignal, header, queryString } from "../node-request.js";
 import { renderError } from "../render.js";
 
 /** Client headers that change what an upstream does; forwarded on same-format routes. */
@@ -21,10 +23,10 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
     async function proxy(c: Context<AppEnv>): Promise<Response> {
       const id = c.get("requestId");
       const client = c.get("client");
-      const signal = c.req.raw.signal;
+      const signal = clientSignal(c);
       let body: Record<string, unknown>;
       try {
-        body = await readJsonBody(c.req.raw, opts.maxBody);
+        body = await readJsonBody(c, opts.maxBody);
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
         gateway.pipeline.reject({ id, route, client }, err);
@@ -32,21 +34,20 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
       }
       const headers: Record<string, string> = {};
       for (const name of FORWARDED_HEADERS) {
-        const value = c.req.header(name);
+        const value = header(c, name);
         if (value !== undefined) headers[name] = value;
       }
-      const url = c.req.url;
-      const q = url.indexOf("?");
       try {
         const res = await gateway.pipeline.handle({
           id,
           route,
           body,
           headers,
-          query: q === -1 ? "" : url.slice(q),
+          query: queryString(c),
           client,
           allowedModels: c.get("allowedModels"),
-          tags: c.req.header("x-aigw-tags") ?? null,
+          tags: header(c, "x-aigw-tags") ?? null,
+          cacheHints: cacheHints(c),
           signal,
         });
         return toResponse(res);
@@ -83,4 +84,21 @@ function toResponse(res: GatewayResponse): Response {
     status: res.status,
     headers: res.headers,
   });
+}
+
+/** `Cache-Control: no-cache|no-store`, `x-aigw-cache-ttl`, `x-aigw-cache-namespace`, `x-aigw-cache-mode`. */
+function cacheHints(c: Context<AppEnv>): CacheHints {
+  const control = header(c, "cache-control");
+  const ttl = header(c, "x-aigw-cache-ttl");
+  const namespace = header(c, "x-aigw-cache-namespace");
+  const mode = header(c, "x-aigw-cache-mode");
+  if (!control && !ttl && !namespace && !mode) return noCacheHints;
+  const seconds = Number(ttl);
+  return {
+    noCache: /\bno-cache\b/i.test(control ?? ""),
+    noStore: /\bno-store\b/i.test(control ?? ""),
+    ttlMs: ttl !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null,
+    namespace: namespace ?? "",
+    mode: mode === "replay" || mode === "record" ? mode : null,
+  };
 }
