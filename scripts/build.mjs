@@ -18,7 +18,7 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   // Native addon, and packages that must be resolved at run time from node_modules.
-  external: ["better-sqlite3"],
+  external: ["better-sqlite3", "react-devtools-core"],
   // Bundled CommonJS dependencies call require(); give ESM output one.
   banner: {
     js: "import { createRequire as __aigwRequire } from 'node:module'; const require = __aigwRequire(import.meta.url);",

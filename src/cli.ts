@@ -1,7 +1,9 @@
 import { Command, CommanderError } from "commander";
+import { cacheCommand } from "./commands/cache/index.js";
 import { handleCliError } from "./commands/cli-error.js";
 import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
+import { dashboardCommand } from "./commands/dashboard.js";
 import { keysCommand } from "./commands/keys/index.js";
 import { modelsCommand } from "./commands/models.js";
 import { startCommand } from "./commands/start.js";
@@ -15,9 +17,18 @@ const program = new Command("aigw")
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [startCommand, keysCommand, clientsCommand, statsCommand, tailCommand, modelsCommand]) {
+for (const command of [
+  startCommand,
+  keysCommand,
+  clientsCommand,
+  statsCommand,
+  cacheCommand,
+  tailCommand,
+  modelsCommand,
+]) {
   program.addCommand(command);
 }
+program.addCommand(dashboardCommand);
 
 /** Every command takes `--home`, and reports usage errors to us instead of exiting on its own. */
 function prepare(command: Command): void {

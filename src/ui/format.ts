@@ -33,3 +33,82 @@ export function formatClock(epochMs: number): string {
   const d = new Date(epochMs);
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, "0")).join(":");
 }
+
+/** 950 → "950", 1234 → "1.2k", 2_500_000 → "2.5M"; null → "-". */
+export function formatCompact(value: number | null): string {
+  if (value === null) return "-";
+  const abs = Math.abs(value);
+  if (abs < 1000) return String(Math.round(value));
+  if (abs < 1e6) return `${trimZero((value / 1000).toFixed(abs < 1e4 ? 1 : 0))}k`;
+  return `${trimZero((value / 1e6).toFixed(abs < 1e7 ? 1 : 0))}M`;
+}
+
+function trimZero(text: string): string {
+  return text.replace(/\.0$/, "");
+}
+
+/** Input → output tokens, compact: "1.2k→340"; "-" when the request carried none. */
+export function formatTokens(input: number | null, output: number | null): string {
+  if (input === null && output === null) return "-";
+  return `${formatCompact(input)}→${formatCompact(output)}`;
+}
+
+/** A span for people, coarse enough for uptimes and countdowns: "45s", "12m03s", "2h01m", "3d04h". */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86_400)}d${pad(Math.floor((s % 86_400) / 3600))}h`;
+}
+
+/** A rate with one decimal below 100: "0.4", "12.5", "340". */
+export function formatRate(perSecond: number): string {
+  return perSecond < 100 ? perSecond.toFixed(1) : String(Math.round(perSecond));
+}
+
+/** A limiter window's period as a unit: 60 s → "rpm", 1 s → "rps", else "/10s", "/h". */
+export function formatWindow(perMs: number): string {
+  if (perMs === 60_000) return "rpm";
+  if (perMs === 1000) return "rps";
+  if (perMs === 3_600_000) return "/h";
+  if (perMs === 86_400_000) return "/day";
+  return perMs % 60_000 === 0 ? `/${perMs / 60_000}m` : `/${Math.round(perMs / 1000)}s`;
+}
+
+/** What was asked for and who answered: "gpt-4o-mini → openai", "smart → anthropic/claude-haiku-4-5". */
+export function formatRoute(
+  requested: string | null,
+  provider: string | null,
+  upstream: string | null,
+): string {
+  const asked = requested ?? "-";
+  if (!provider) return asked;
+  if (asked.startsWith(`${provider}/`) && (upstream === null || asked === `${provider}/${upstream}`))
+    return asked;
+  if (upstream === null || upstream === asked) return `${asked} → ${provider}`;
+  return `${asked} → ${provider}/${upstream}`;
+}
+
+/** Cuts to `width` columns, marking the cut with "…". */
+export function truncate(text: string, width: number): string {
+  if (width <= 0) return "";
+  if (text.length <= width) return text;
+  return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
+}
+
+/** Pads or cuts to exactly `width` columns. */
+export function fitTo(text: string, width: number, align: "left" | "right" = "left"): string {
+  const cut = truncate(text, width);
+  return align === "left" ? cut.padEnd(width) : cut.padStart(width);
+}
+
+/** A horizontal gauge of `width` cells; ratios over 1 fill it. */
+export function formatBar(ratio: number, width: number): string {
+  if (width <= 0) return "";
+  const clamped = Number.isFinite(ratio) ? Math.min(1, Math.max(0, ratio)) : 0;
+  // Any use at all shows at least one cell, so 1/500 is not mistaken for idle.
+  const filled = clamped === 0 ? 0 : Math.max(1, Math.round(clamped * width));
+  return "█".repeat(filled) + "░".repeat(width - filled);
+}
