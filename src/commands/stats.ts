@@ -1,6 +1,6 @@
 import chalk from "chalk";
 import { Command, Option } from "commander";
-import { type StatsGrouping, type StatsRow, statsGroupings } from "../store/usage-log.js";
+import { type StatsGrouping, type StatsRow, statsGroupings } from "../store/usage-stats.js";
 import { formatCount, formatMs, formatPercent, formatUsd } from "../ui/format.js";
 import { CliError } from "./cli-error.js";
 import { homeOf, parseSince } from "./common.js";
@@ -50,10 +50,10 @@ export async function collectStats(opts: StatsOptions, command: Command): Promis
   if (until === null) throw new CliError(`--until: cannot read "${opts.until}"`, null, 2);
   const paths = homeOf(command);
   const { openDb } = await import("../store/db.js");
-  const { createUsageLog } = await import("../store/usage-log.js");
+  const { createUsageStats } = await import("../store/usage-stats.js");
   const db = openDb(paths.db);
   try {
-    const { rows, total } = createUsageLog(db).summarize({ since, until, by: opts.by });
+    const { rows, total } = createUsageStats(db).summarize({ since, until, by: opts.by });
     return {
       since: new Date(since).toISOString(),
       until: new Date(until).toISOString(),
