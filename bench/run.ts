@@ -8,7 +8,10 @@
  * Uses dist/ (via bin/aigw; AIGW_BENCH_CLI=path/to/cli.js picks another build). Prints a table and writes
  * bench/results/latest.json. Only 127.0.0.1 is contacted; every child process is killed on exit.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { chatBody, closedLoop, openLoop, postOnce, type StreamSample, streamOnce } from "./load.js";
@@ -25,6 +28,7 @@ import {
 } from "./procs.js";
 import { fmt, median } from "./report.js";
 import { PHASES, type Phase, RATE, type Results, report, type StreamStats } from "./summary.js";
+import { generateUsageLog } from "./usage-log-gen.js";
 
 const CONNECTIONS = [1, 16, 64];
 const PATH = "/v1/chat/completions";
@@ -130,6 +134,32 @@ async function main(): Promise<void> {
       medianHealthyMs: median(healthy),
       medianBannerMs: median(banner),
     };
+  }
+
+  if (run("stats")) {
+    const home = mkdtempSync(join(os.tmpdir(), "aigw-bench-stats-"));
+    try {
+      const rows = args.quick ? 100_000 : 1_000_000;
+      let t = performance.now();
+      generateUsageLog(home, rows);
+      const generateMs = performance.now() - t;
+      const stats = () => {
+        const t0 = performance.now();
+        execFileSync(process.execPath, [results.cli, "stats", "--since", "31d", "--home", home], {
+          stdio: "ignore",
+        });
+        return performance.now() - t0;
+      };
+      t = performance.now();
+      const firstMs = stats();
+      const warmMs = [stats(), stats(), stats()];
+      results.stats = { rows, generateMs, firstMs, warmMs, medianWarmMs: median(warmMs) };
+      log(
+        `stats: ${rows} rows generated in ${fmt(generateMs, 0)} ms; first ${fmt(firstMs, 0)} ms, then ${warmMs.map((m) => fmt(m, 0)).join(", ")} ms`,
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 
   if (run("chat") || run("rate") || run("stream") || run("cpu")) {

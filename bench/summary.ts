@@ -6,7 +6,7 @@ import { ROOT } from "./procs.js";
 import { fmt, mark, type Row, renderTable, signed, type Target, target } from "./report.js";
 
 export const RATE = 500;
-export const PHASES = ["chat", "rate", "stream", "cpu", "rss", "startup"] as const;
+export const PHASES = ["chat", "rate", "stream", "cpu", "rss", "startup", "stats"] as const;
 export type Phase = (typeof PHASES)[number];
 
 const failures = (r: { non2xx: number; errors: number }) => r.non2xx + r.errors;
@@ -53,6 +53,8 @@ export interface Results {
     medianHealthyMs: number;
     medianBannerMs: number;
   };
+  /** `aigw stats` on a generated log: the first run rolls the log up, later runs read the rollup. */
+  stats?: { rows: number; generateMs: number; firstMs: number; warmMs: number[]; medianWarmMs: number };
   targets?: Target[];
   seconds?: number;
 }
@@ -148,6 +150,20 @@ export function report(results: Results): void {
       aigw: fmt(results.startup.medianBannerMs, 0),
       added: "",
     });
+  }
+  if (results.stats) {
+    const st = results.stats;
+    const t = add(
+      target(`aigw stats on ${st.rows.toLocaleString("en-US")} rows`, 500, "ms", st.medianWarmMs),
+    );
+    rows.push({
+      phase: `stats ${st.rows.toLocaleString("en-US")} rows (ms, CLI)`,
+      direct: "-",
+      aigw: fmt(st.medianWarmMs, 0),
+      added: "",
+      ...mark(t),
+    });
+    rows.push({ phase: "stats first run: roll-up (ms)", direct: "-", aigw: fmt(st.firstMs, 0), added: "" });
   }
   results.targets = targets;
 

@@ -61,6 +61,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   const [
     { openDb },
     { createUsageLog },
+    { createUsageStats },
     { createKeyStore },
     { createResponseCache },
     { createClientStore },
@@ -73,6 +74,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   ] = await Promise.all([
     import("../store/db.js"),
     import("../store/usage-log.js"),
+    import("../store/usage-stats.js"),
     import("../store/keys.js"),
     import("../store/response-cache.js"),
     import("../store/clients.js"),
@@ -113,6 +115,10 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     if (err instanceof MasterKeyError) throw new CliError(err.message, "nothing was started");
     throw err;
   }
+  // Rolls new usage rows into the hourly stats in small bites, so `aigw stats` finds them ready.
+  const usageStats = createUsageStats(db);
+  const rollup = setInterval(() => usageStats.catchUp(2000), 2000);
+  rollup.unref();
   // Keys and clients changed by the CLI reach the running gateway within a second.
   const unwatch = watchDb(db, () => {
     try {
@@ -157,6 +163,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     process.stdout.write(chalk.dim(`\n${signal}: finishing ${server.inFlight()} in-flight request(s)…\n`));
     await server.close(10_000);
     unwatch();
+    clearInterval(rollup);
     await gateway.close();
     db.close();
     removeRunFile(paths.runFile, process.pid);

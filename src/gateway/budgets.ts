@@ -1,7 +1,7 @@
 import { GatewayError } from "../errors.js";
 import type { ClientInfo } from "./clients.js";
 import type { EventBus } from "./events.js";
-import { dayOf, monthOf, type Period } from "./periods.js";
+import { dayOf, localTimeZone, monthOf, type Period } from "./periods.js";
 
 export const THRESHOLDS = [50, 80, 100] as const;
 
@@ -20,7 +20,8 @@ export interface BudgetWarning {
 
 export interface BudgetsOptions {
   gateway: { daily_usd?: number; monthly_usd?: number };
-  timeZone: string;
+  /** IANA time zone of days and months; default the machine's. */
+  timeZone?: string;
   clock: { now(): number };
   events: EventBus;
   /** Spend per client (null = anonymous) since a time, from the usage log: rebuilds totals at start. */
@@ -42,8 +43,20 @@ export class Budgets {
   private readonly spent = new Map<`${Span}:${Scope}`, number>();
   private readonly fired = new Set<string>();
 
-  constructor(private readonly opts: BudgetsOptions) {
-    this.rebuild(opts.clock.now());
+  private ready = false;
+  private zone = "UTC";
+
+  constructor(private readonly opts: BudgetsOptions) {}
+
+  /**
+   * Reads this period's spending from the usage log. Deferred from construction (time-zone data and a
+   * query cost tens of ms); the gateway calls it right after it starts listening.
+   */
+  load(): void {
+    if (this.ready) return;
+    this.ready = true;
+    this.zone = this.opts.timeZone ?? localTimeZone();
+    this.rebuild(this.opts.clock.now());
     // What was already crossed before a restart is not announced again.
     for (const [key, spent] of this.spent) {
       const [span, ...rest] = key.split(":");
@@ -87,7 +100,7 @@ export class Budgets {
   status(): { timezone: string; day: string; month: string; spent: Record<string, number> } {
     this.roll(this.opts.clock.now());
     return {
-      timezone: this.opts.timeZone,
+      timezone: this.zone,
       day: this.day.key,
       month: this.month.key,
       spent: Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v * 1e6) / 1e6])),
@@ -115,7 +128,7 @@ export class Budgets {
     throw new GatewayError(
       429,
       "budget_exceeded",
-      `${whose} ${span} budget of $${limit.toFixed(2)} is spent ($${spent.toFixed(2)}); it resets at ${new Date(period.end).toISOString()} (${this.opts.timeZone})`,
+      `${whose} ${span} budget of $${limit.toFixed(2)} is spent ($${spent.toFixed(2)}); it resets at ${new Date(period.end).toISOString()} (${this.zone})`,
       { headers: { "retry-after": String(retryAfter) } },
     );
   }
@@ -156,19 +169,20 @@ export class Budgets {
 
   /** Starts new totals when the day or month turns over (the month's total carries across days). */
   private roll(now: number): void {
+    if (!this.ready) this.load();
     if (now >= this.day.end) {
-      this.day = dayOf(now, this.opts.timeZone);
+      this.day = dayOf(now, this.zone);
       for (const key of this.spent.keys()) if (key.startsWith("daily:")) this.spent.delete(key);
     }
     if (now >= this.month.end) {
-      this.month = monthOf(now, this.opts.timeZone);
+      this.month = monthOf(now, this.zone);
       for (const key of this.spent.keys()) if (key.startsWith("monthly:")) this.spent.delete(key);
     }
   }
 
   private rebuild(now: number): void {
-    this.day = dayOf(now, this.opts.timeZone);
-    this.month = monthOf(now, this.opts.timeZone);
+    this.day = dayOf(now, this.zone);
+    this.month = monthOf(now, this.zone);
     this.spent.clear();
     for (const [span, since] of [
       ["daily", this.day.start],

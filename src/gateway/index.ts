@@ -14,7 +14,6 @@ import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
-import { localTimeZone } from "./periods.js";
 import { type Clock, Pipeline } from "./pipeline.js";
 import { Pricing } from "./pricing.js";
 import { createRouter, type Router } from "./router.js";
@@ -90,7 +89,7 @@ export function createGateway(opts: {
   const webhook = budgetConfig.webhook_url;
   const budgets = new Budgets({
     gateway: budgetConfig,
-    timeZone: budgetConfig.timezone ?? localTimeZone(),
+    timeZone: budgetConfig.timezone,
     clock,
     events,
     spendSince: (since) => opts.usage.spendSince(since),
@@ -158,6 +157,7 @@ export function createGateway(opts: {
       keys.reload();
     },
     async warmUp() {
+      budgets.load();
       await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp()]);
     },
     async close() {

@@ -80,14 +80,13 @@ export const migrations: readonly string[] = [
    CREATE INDEX cache_entries_expires ON cache_entries (expires_at);
    CREATE INDEX cache_entries_lru ON cache_entries (last_hit_at, size);
    CREATE INDEX cache_entries_model ON cache_entries (model);`,
-  // Hourly rollups of the usage log, so `aigw stats` over a million rows reads thousands. Filled
-  // incrementally by rowid (the gateway in the background, `stats` for the last moments).
+  // Hourly rollups of the usage log, one row per hour and dimension value (dim: all, model, client,
+  // provider, key), so `aigw stats` over a million rows reads a few thousand. Filled incrementally
+  // by rowid: by the gateway in the background, and by `stats` for the last moments.
   `CREATE TABLE usage_hourly (
      hour INTEGER NOT NULL,                -- ms since epoch of the UTC hour
-     model TEXT NOT NULL,
-     client TEXT NOT NULL,
-     provider TEXT NOT NULL,
-     key_id TEXT NOT NULL,
+     dim TEXT NOT NULL,
+     value TEXT NOT NULL,
      requests INTEGER NOT NULL,
      errors INTEGER NOT NULL,
      cache_hits INTEGER NOT NULL,
@@ -97,6 +96,6 @@ export const migrations: readonly string[] = [
      unpriced INTEGER NOT NULL,
      saved_usd REAL NOT NULL,
      latency_hist TEXT NOT NULL,           -- JSON {bucket: count}, log-scale buckets of latency_ms
-     PRIMARY KEY (hour, model, client, provider, key_id)
+     PRIMARY KEY (dim, hour, value)
    ) WITHOUT ROWID;`,
 ];

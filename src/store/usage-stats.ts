@@ -23,13 +23,10 @@ export interface StatsRow {
 const HOUR = 3_600_000;
 /** Buckets per e-fold of latency: bucket width e^(1/20) ≈ 5 %. */
 const BUCKETS_PER_E = 20;
+const DIMS = ["all", "model", "client", "provider", "key"] as const;
+type Dim = (typeof DIMS)[number];
 
 interface Part {
-  hour: number;
-  model: string;
-  client: string;
-  provider: string;
-  key_id: string;
   requests: number;
   errors: number;
   cache_hits: number;
@@ -41,17 +38,23 @@ interface Part {
   hist: Map<number, number>;
 }
 
-const AGGREGATE = `
-  SELECT (started_at / ${HOUR}) * ${HOUR} AS hour,
-         COALESCE(requested_model, '(none)') AS model, COALESCE(client, 'anonymous') AS client,
-         COALESCE(provider, '(none)') AS provider, COALESCE(key_id, '(none)') AS key_id,
-         CAST(floor(ln(max(latency_ms, 0.01)) * ${BUCKETS_PER_E}) AS INTEGER) AS bucket,
-         COUNT(*) AS requests, SUM(status >= 400) AS errors, SUM(cache = 'HIT') AS cache_hits,
-         COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
-         SUM(cost_usd) AS cost_usd, SUM(cost_usd IS NULL AND status < 400 AND cache != 'HIT') AS unpriced,
-         COALESCE(SUM(saved_usd), 0) AS saved_usd
-  FROM usage`;
-const GROUP = "GROUP BY hour, model, client, provider, key_id, bucket";
+/** The usage columns a rollup needs, in this order (read raw for speed). */
+const ROW_SQL =
+  "SELECT started_at, requested_model, client, provider, key_id, status, cache, input_tokens, output_tokens, cost_usd, saved_usd, latency_ms FROM usage";
+type RawRow = [
+  number,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number,
+  string,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number,
+];
 
 /**
  * `aigw stats` over hourly rollups: whole hours come from `usage_hourly`, the window's ragged edges
@@ -61,63 +64,93 @@ const GROUP = "GROUP BY hour, model, client, provider, key_id, bucket";
 export function createUsageStats(db: Db) {
   const watermark = db.prepare("SELECT value FROM meta WHERE name = 'rollup_rowid'").pluck();
   const setWatermark = db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('rollup_rowid', ?)");
-  const maxRowid = db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM usage").pluck();
-  const pending = db.prepare(`${AGGREGATE} WHERE rowid > ? AND rowid <= ? ${GROUP}`);
-  const raw = db.prepare(`${AGGREGATE} WHERE started_at >= ? AND started_at < ? ${GROUP}`);
-  const existing = db.prepare(
-    "SELECT * FROM usage_hourly WHERE hour = @hour AND model = @model AND client = @client AND provider = @provider AND key_id = @key_id",
-  );
+  const pending = db
+    .prepare(`${ROW_SQL.replace(" FROM", ", rowid FROM")} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+    .raw();
+  const between = db.prepare(`${ROW_SQL} WHERE started_at >= ? AND started_at < ?`).raw();
+  const existing = db.prepare("SELECT * FROM usage_hourly WHERE dim = ? AND hour = ? AND value = ?");
   const upsert = db.prepare(
-    `INSERT OR REPLACE INTO usage_hourly VALUES (@hour, @model, @client, @provider, @key_id, @requests, @errors,
-       @cache_hits, @input_tokens, @output_tokens, @cost_usd, @unpriced, @saved_usd, @latency_hist)`,
+    `INSERT OR REPLACE INTO usage_hourly VALUES (@hour, @dim, @value, @requests, @errors, @cache_hits,
+       @input_tokens, @output_tokens, @cost_usd, @unpriced, @saved_usd, @latency_hist)`,
   );
-  const hours = db.prepare("SELECT * FROM usage_hourly WHERE hour >= ? AND hour < ?");
+  const hours = db.prepare("SELECT * FROM usage_hourly WHERE dim = ? AND hour >= ? AND hour < ?");
 
-  const catchUp = db.transaction((): number => {
+  const catchUp = db.transaction((limit: number): number => {
     const from = Number(watermark.get() ?? 0);
-    const to = maxRowid.get() as number;
-    if (to <= from) return 0;
-    for (const part of merge(pending.all(from, to) as Record<string, number | string | null>[]).values()) {
-      const old = existing.get(part) as Record<string, number | string | null> | undefined;
-      if (old) add(part, fromRollup(old));
-      upsert.run({ ...part, latency_hist: JSON.stringify(Object.fromEntries(part.hist)), hist: undefined });
+    let to = from;
+    let count = 0;
+    const parts = new Map<string, Part>();
+    for (const withRowid of pending.iterate(from, limit) as Iterable<[...RawRow, number]>) {
+      to = withRowid[12];
+      count++;
+      const row = withRowid as unknown as RawRow; // the extra trailing rowid is ignored
+      const hour = Math.floor(row[0] / HOUR) * HOUR;
+      for (const [dim, value] of dimsOf(row)) {
+        const id = `${dim}\u0000${hour}\u0000${value}`;
+        let part = parts.get(id);
+        if (!part) parts.set(id, (part = emptyPart()));
+        addRow(part, row);
+      }
     }
-    setWatermark.run(String(to));
-    return to - from;
+    for (const [id, part] of parts) {
+      const [dim, hour, value] = id.split("\u0000") as [string, string, string];
+      const old = existing.get(dim, Number(hour), value) as
+        | Record<string, number | string | null>
+        | undefined;
+      if (old) add(part, fromRollup(old));
+      upsert.run({ ...partColumns(part), dim, hour: Number(hour), value });
+    }
+    if (count) setWatermark.run(String(to));
+    return count;
   });
 
   return {
-    /** Rolls up rows added since the last catch-up; returns how many. */
-    catchUp: (): number => catchUp.immediate(),
+    /** Rolls up (at most `limit`) rows added since the last catch-up; returns how many. */
+    catchUp: (limit = Number.MAX_SAFE_INTEGER): number => catchUp.immediate(limit),
 
     summarize(opts: { since: number; until: number; by: StatsGrouping; timeZone?: string }) {
-      catchUp.immediate();
+      catchUp.immediate(Number.MAX_SAFE_INTEGER);
+      const dim: Dim = opts.by === "day" ? "all" : opts.by;
       const firstHour = Math.ceil(opts.since / HOUR) * HOUR;
-      const lastHour = Math.floor(opts.until / HOUR) * HOUR;
-      const parts: Part[] = [];
-      if (firstHour >= lastHour) {
-        parts.push(
-          ...merge(raw.all(opts.since, opts.until) as Record<string, number | string | null>[]).values(),
-        );
-      } else {
-        parts.push(
-          ...merge(raw.all(opts.since, firstHour) as Record<string, number | string | null>[]).values(),
-        );
-        for (const row of hours.all(firstHour, lastHour) as Record<string, number | string | null>[])
-          parts.push(fromRollup(row));
-        parts.push(
-          ...merge(raw.all(lastHour, opts.until) as Record<string, number | string | null>[]).values(),
-        );
-      }
-      const label = groupLabel(opts.by, opts.timeZone);
+      const lastHour = Math.max(firstHour, Math.floor(opts.until / HOUR) * HOUR);
       const groups = new Map<string, Part>();
       const total = emptyPart();
-      for (const part of parts) {
-        const key = label(part);
-        const group = groups.get(key) ?? emptyPart();
-        add(group, part);
-        groups.set(key, group);
+      const dayOf =
+        opts.by === "day"
+          ? new Intl.DateTimeFormat("en-CA", {
+              timeZone: opts.timeZone,
+              year: "numeric",
+              month: "2-digit",
+              day: "2-digit",
+            })
+          : null;
+      const collect = (group: string, part: Part) => {
+        let into = groups.get(group);
+        if (!into) groups.set(group, (into = emptyPart()));
+        add(into, part);
         add(total, part);
+      };
+      // Ragged edges from raw rows, whole hours from the rollup.
+      const edges: [number, number][] =
+        firstHour >= opts.until
+          ? [[opts.since, opts.until]]
+          : [
+              [opts.since, firstHour],
+              [lastHour, opts.until],
+            ];
+      for (const [start, end] of edges) {
+        if (end <= start) continue;
+        for (const row of between.iterate(start, end) as Iterable<RawRow>) {
+          const part = emptyPart();
+          addRow(part, row);
+          collect(
+            dayOf ? dayOf.format(row[0]) : (dimsOf(row).find(([d]) => d === dim)?.[1] ?? "(none)"),
+            part,
+          );
+        }
+      }
+      for (const row of hours.all(dim, firstHour, lastHour) as Record<string, number | string | null>[]) {
+        collect(dayOf ? dayOf.format(Number(row.hour)) : String(row.value), fromRollup(row));
       }
       const rows = [...groups].map(([group, p]) => toRow(group, p));
       rows.sort((a, b) =>
@@ -132,51 +165,33 @@ export function createUsageStats(db: Db) {
 
 export type UsageStats = ReturnType<typeof createUsageStats>;
 
-function groupLabel(by: StatsGrouping, timeZone?: string): (p: Part) => string {
-  if (by === "day") {
-    const fmt = new Intl.DateTimeFormat("en-CA", {
-      timeZone,
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-    });
-    return (p) => fmt.format(p.hour);
-  }
-  const field = ({ model: "model", client: "client", provider: "provider", key: "key_id" } as const)[by];
-  return (p) => p[field];
+function dimsOf(row: RawRow): [Dim, string][] {
+  return [
+    ["all", ""],
+    ["model", row[1] ?? "(none)"],
+    ["client", row[2] ?? "anonymous"],
+    ["provider", row[3] ?? "(none)"],
+    ["key", row[4] ?? "(none)"],
+  ];
 }
 
-/** Folds the aggregate query's rows (one per latency bucket) into one part per hour and dimensions. */
-function merge(rows: Record<string, number | string | null>[]): Map<string, Part> {
-  const parts = new Map<string, Part>();
-  for (const r of rows) {
-    const id = `${r.hour}\u0000${r.model}\u0000${r.client}\u0000${r.provider}\u0000${r.key_id}`;
-    let part = parts.get(id);
-    if (!part) {
-      part = {
-        ...emptyPart(),
-        hour: Number(r.hour),
-        model: String(r.model),
-        client: String(r.client),
-        provider: String(r.provider),
-        key_id: String(r.key_id),
-      };
-      parts.set(id, part);
-    }
-    add(part, {
-      ...emptyPart(),
-      requests: Number(r.requests),
-      errors: Number(r.errors),
-      cache_hits: Number(r.cache_hits),
-      input_tokens: Number(r.input_tokens),
-      output_tokens: Number(r.output_tokens),
-      cost_usd: r.cost_usd === null ? null : Number(r.cost_usd),
-      unpriced: Number(r.unpriced),
-      saved_usd: Number(r.saved_usd),
-      hist: new Map([[Number(r.bucket), Number(r.requests)]]),
-    });
-  }
-  return parts;
+function addRow(p: Part, row: RawRow): void {
+  const [, , , , , status, cache, input, output, cost, saved, latency] = row;
+  p.requests++;
+  if (status >= 400) p.errors++;
+  if (cache === "HIT") p.cache_hits++;
+  p.input_tokens += input ?? 0;
+  p.output_tokens += output ?? 0;
+  if (cost !== null) p.cost_usd = (p.cost_usd ?? 0) + cost;
+  else if (status < 400 && cache !== "HIT") p.unpriced++;
+  p.saved_usd += saved ?? 0;
+  const bucket = Math.floor(Math.log(Math.max(latency, 0.01)) * BUCKETS_PER_E);
+  p.hist.set(bucket, (p.hist.get(bucket) ?? 0) + 1);
+}
+
+function partColumns(p: Part) {
+  const { hist, ...rest } = p;
+  return { ...rest, latency_hist: JSON.stringify(Object.fromEntries(hist)) };
 }
 
 function fromRollup(r: Record<string, number | string | null>): Part {
@@ -187,11 +202,6 @@ function fromRollup(r: Record<string, number | string | null>): Part {
     ]),
   );
   return {
-    hour: Number(r.hour),
-    model: String(r.model),
-    client: String(r.client),
-    provider: String(r.provider),
-    key_id: String(r.key_id),
     requests: Number(r.requests),
     errors: Number(r.errors),
     cache_hits: Number(r.cache_hits),
@@ -206,11 +216,6 @@ function fromRollup(r: Record<string, number | string | null>): Part {
 
 function emptyPart(): Part {
   return {
-    hour: 0,
-    model: "",
-    client: "",
-    provider: "",
-    key_id: "",
     requests: 0,
     errors: 0,
     cache_hits: 0,

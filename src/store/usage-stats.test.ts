@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Db, openDb } from "./db.js";
+import { createUsageLog, type UsageLog, type UsageRecord } from "./usage-log.js";
+import { createUsageStats } from "./usage-stats.js";
+
+let dir: string;
+let db: Db;
+let log: UsageLog;
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+
+const row = (i: number, over: Partial<UsageRecord>): UsageRecord => ({
+  id: `r${i}`,
+  started_at: T0,
+  client: null,
+  route: "chat",
+  requested_model: "m",
+  provider: "p",
+  upstream_model: "m",
+  key_id: null,
+  status: 200,
+  error_type: null,
+  stream: false,
+  cache: "MISS",
+  attempts: 1,
+  fallback_from: null,
+  queue_wait_ms: null,
+  ttfb_ms: null,
+  latency_ms: 100,
+  input_tokens: 10,
+  cached_input_tokens: 0,
+  cache_write_tokens: 0,
+  output_tokens: 5,
+  cost_usd: 0.01,
+  saved_usd: null,
+  tags: null,
+  aborted: false,
+  coalesced: false,
+  ...over,
+});
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "aigw-stats-"));
+  db = openDb(join(dir, "aigw.db"));
+  log = createUsageLog(db);
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("usage stats over rollups", () => {
+  it("sums whole hours from the rollup and ragged edges from raw rows, exactly once", () => {
+    // 10 rows spread over 5 hours, two per hour, at :15 and :45.
+    for (let i = 0; i < 10; i++) {
+      log.insert(
+        row(i, {
+          started_at: T0 + Math.floor(i / 2) * H + (i % 2 ? 45 : 15) * 60_000,
+          client: i % 2 ? "web" : null,
+          latency_ms: 100 + i,
+        }),
+      );
+    }
+    const stats = createUsageStats(db);
+    expect(stats.catchUp(4)).toBe(4); // in bites
+    expect(stats.catchUp()).toBe(6);
+    log.insert(
+      row(10, {
+        started_at: T0 + 4 * H + 50 * 60_000,
+        status: 502,
+        cost_usd: null,
+        input_tokens: null,
+        output_tokens: null,
+      }),
+    );
+    // From 00:30 (mid first hour) to 04:55: the :15 row of hour 0 is outside.
+    const { rows, total } = stats.summarize({
+      since: T0 + 30 * 60_000,
+      until: T0 + 4 * H + 55 * 60_000,
+      by: "client",
+    });
+    expect(total).toMatchObject({
+      requests: 10,
+      errors: 1,
+      input_tokens: 90,
+      output_tokens: 45,
+      unpriced: 0,
+    });
+    expect(total.cost_usd).toBeCloseTo(0.09, 10);
+    // Equal counts sort by name.
+    expect(rows.map((r) => [r.group, r.requests])).toEqual([
+      ["anonymous", 5],
+      ["web", 5],
+    ]);
+  });
+
+  it("marks answered requests without a price as unpriced, never as $0", () => {
+    log.insert(row(1, { cost_usd: null }));
+    log.insert(row(2, { cost_usd: null, cache: "HIT", saved_usd: 0.02 }));
+    const { total } = createUsageStats(db).summarize({ since: T0 - H, until: T0 + H, by: "model" });
+    expect(total).toMatchObject({ requests: 2, unpriced: 1, cost_usd: null, cache_hits: 1, saved_usd: 0.02 });
+  });
+
+  it("estimates percentiles within 5 %", () => {
+    for (let i = 1; i <= 1000; i++) log.insert(row(i, { started_at: T0 + i, latency_ms: i }));
+    const { total } = createUsageStats(db).summarize({ since: T0 - H, until: T0 + H, by: "day" });
+    expect(Math.abs(total.p50_ms! - 500) / 500).toBeLessThan(0.05);
+    expect(Math.abs(total.p95_ms! - 950) / 950).toBeLessThan(0.05);
+  });
+
+  it("groups by local day in the given time zone", () => {
+    log.insert(row(1, { started_at: Date.UTC(2026, 10, 20, 23, 30) }));
+    log.insert(row(2, { started_at: Date.UTC(2026, 10, 21, 1, 30) }));
+    const stats = createUsageStats(db);
+    const utc = stats.summarize({ since: T0, until: T0 + 48 * H, by: "day", timeZone: "UTC" });
+    expect(utc.rows.map((r) => r.group)).toEqual(["2026-11-20", "2026-11-21"]);
+    const ny = stats.summarize({ since: T0, until: T0 + 48 * H, by: "day", timeZone: "America/New_York" });
+    expect(ny.rows.map((r) => [r.group, r.requests])).toEqual([["2026-11-20", 2]]);
+  });
+});
