@@ -11,6 +11,7 @@ interface StartOptions {
   host?: string;
   config?: string;
   demo?: boolean;
+  dashboard?: boolean;
 }
 
 export const startCommand = new Command("start")
@@ -21,6 +22,7 @@ export const startCommand = new Command("start")
   .option("--host <host>", "address to bind (default: config host, else 127.0.0.1)")
   .option("-c, --config <file>", "config file (default: $AIGW_CONFIG, ./aigw.yaml, <home>/config.yaml)")
   .option("--demo", "answer every model with the built-in mock provider: no keys needed")
+  .option("--dashboard", "show the live dashboard in this terminal (q stops the gateway)")
   .addHelpText(
     "after",
     "\nExamples:\n  aigw start --demo             try it with no keys\n  aigw start --port 4001 -c aigw.yaml",
@@ -107,6 +109,8 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       clients: clientStore,
       loadMaster: () => loadMasterKey(paths.masterKey, { create: false }),
       demo: opts.demo ?? false,
+      // Under the dashboard, warnings reach the screen as events; a stray line would tear its frame.
+      ...(opts.dashboard ? { log: () => {} } : {}),
     });
   } catch (err) {
     db.close();
@@ -206,6 +210,14 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       "",
     ].join("\n"),
   );
+  if (opts.dashboard) {
+    const { runDashboard } = await import("./dashboard.js");
+    try {
+      await runDashboard(paths);
+    } finally {
+      await stop("dashboard closed");
+    }
+  }
 }
 
 function clientsLine(active: number, authOn: boolean): string {
