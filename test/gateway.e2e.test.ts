@@ -402,6 +402,19 @@ describe("admin routes", () => {
     expect(JSON.parse(data).record).toMatchObject({ requested_model: "gpt-4o-mini", status: 200 });
   });
 
+  it("exposes Prometheus metrics on /aigw/metrics", async () => {
+    await openai.chat.completions.create({ model: "gpt-4o-mini", messages: hello });
+    const res = await fetch(`${gw.url}/aigw/metrics`);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(
+      /aigw_requests_total\{route="chat",provider="openai",model="gpt-4o-mini",status="200",cache="BYPASS"\} [1-9]/,
+    );
+    expect(text).toMatch(/aigw_tokens_total\{provider="openai",model="gpt-4o-mini",kind="output"\} [1-9]/);
+    expect(text).toContain("aigw_request_duration_seconds_bucket");
+    expect(text).toMatch(/aigw_key_up\{provider="openai",key="env:OPENAI_API_KEY",state="ok"\} 1/);
+  });
+
   it("answers health, and GET/HEAD / for probing clients", async () => {
     expect((await fetch(`${gw.url}/aigw/health`)).status).toBe(200);
     expect((await fetch(`${gw.url}/`)).status).toBe(200);

@@ -14,6 +14,7 @@ import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
+import { Metrics } from "./metrics.js";
 import { type Clock, Pipeline } from "./pipeline.js";
 import { Pricing } from "./pricing.js";
 import { createRouter, type Router } from "./router.js";
@@ -34,6 +35,7 @@ export interface Gateway {
   budgets: Budgets;
   limiters: Limiters;
   clientLimits: ClientLimits;
+  metrics: Metrics;
   events: EventBus;
   keys: KeyPool;
   /** Client keys, limits, budgets and model allowlists, by key hash and by name. */
@@ -112,7 +114,14 @@ export function createGateway(opts: {
       : null;
   const sweeper = cache ? setInterval(() => cache.sweep(), 60_000) : null;
   sweeper?.unref();
+  const metrics = new Metrics({
+    limiters: () => limiters.status(),
+    keys: () => keys.status(),
+    circuits: () => breaker.status(),
+    budgets: () => budgets.status(),
+  });
   const pipeline = new Pipeline({
+    metrics,
     cache,
     clients,
     limiters,
@@ -147,6 +156,7 @@ export function createGateway(opts: {
     budgets,
     limiters,
     clientLimits,
+    metrics,
     events,
     keys,
     clients,
@@ -158,7 +168,7 @@ export function createGateway(opts: {
     },
     async warmUp() {
       budgets.load();
-      await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp()]);
+      await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp(), metrics.load()]);
     },
     async close() {
       if (sweeper) clearInterval(sweeper);

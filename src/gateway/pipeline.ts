@@ -16,6 +16,7 @@ import { globMatch } from "./glob.js";
 import { type KeyPool, retryAfterMs } from "./key-pool.js";
 import type { ClientLimits, Limiters } from "./limiters.js";
 import { type Permit, QueueError, QueueFullError } from "./limits/index.js";
+import type { Metrics } from "./metrics.js";
 import {
   type Delivery,
   deliverError,
@@ -58,6 +59,7 @@ export interface PipelineDeps {
   price: (rec: UsageRecord) => number | null;
   limiters: Limiters;
   clientLimits: ClientLimits;
+  metrics: Metrics;
   /** The response cache; null when `cache.enabled` is false. */
   cache: CachePolicy | null;
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number };
@@ -595,6 +597,7 @@ export class Pipeline {
       if (rec.cost_usd) this.deps.budgets.record(flow.client, rec.client, rec.cost_usd);
     }
     this.deps.usage.insert(rec);
+    this.deps.metrics.observe(rec);
     if (this.deps.events.listening) this.deps.events.emit({ type: "request", record: rec });
   }
 }

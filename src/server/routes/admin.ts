@@ -29,6 +29,11 @@ export function adminRoutes(
 
   app.get("/aigw/status", (c) => c.json(status(gateway)));
 
+  app.get("/aigw/metrics", async (c) => {
+    const { contentType, body } = await gateway.metrics.render();
+    return c.body(body, 200, { "content-type": contentType });
+  });
+
   app.get("/aigw/events", (c) => {
     const encoder = new TextEncoder();
     let unsubscribe = () => {};
