@@ -4,6 +4,8 @@ import { handleCliError } from "./commands/cli-error.js";
 import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
 import { dashboardCommand } from "./commands/dashboard.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { initCommand } from "./commands/init.js";
 import { keysCommand } from "./commands/keys/index.js";
 import { modelsCommand } from "./commands/models.js";
 import { startCommand } from "./commands/start.js";
@@ -25,6 +27,8 @@ for (const command of [
   cacheCommand,
   tailCommand,
   modelsCommand,
+  doctorCommand,
+  initCommand,
 ]) {
   program.addCommand(command);
 }
