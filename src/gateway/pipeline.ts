@@ -523,6 +523,7 @@ export class Pipeline {
     headers["x-aigw-provider"] = target.label;
     headers["x-aigw-cache"] = rec.cache;
     headers["x-aigw-attempts"] = String(rec.attempts);
+    let delivered = false;
     const delivery: Delivery = {
       requestId: req.id,
       upstream,
@@ -538,13 +539,18 @@ export class Pipeline {
       t0,
       signal: req.signal,
       finish: (status, errorType) => {
+        delivered = true;
         this.deps.order.finished(target);
         this.finish(flow, status, errorType);
       },
       keep: flow.cache ? (answer) => this.keep(flow, target, answer) : null,
     };
-    if (upstream.status >= 400) return deliverError(delivery);
-    return req.body.stream === true ? deliverStream(delivery) : deliverJson(delivery);
+    if (req.body.stream === true && upstream.status < 400) return deliverStream(delivery);
+    // Reading a JSON body can still fail (a reset, an idle timeout): the target is then no longer busy.
+    return (upstream.status >= 400 ? deliverError(delivery) : deliverJson(delivery)).catch((err: unknown) => {
+      if (!delivered) this.deps.order.finished(target);
+      throw err;
+    });
   }
 
   private newRecord(req: Pick<GatewayRequest, "id" | "route" | "body" | "client" | "tags">): UsageRecord {

@@ -1,20 +1,19 @@
-import { readFileSync } from "node:fs";
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
+import {
+  anthropicClientFor,
+  type Frame,
+  fixtureReader,
+  type Json,
+  openAIClientFor,
+} from "../../test/sse-replay.js";
 import { assembleChat, assembleMessage, chatToFrames, messageToFrames } from "./assemble.js";
 import { SseParser } from "./sse.js";
 
-type Json = Record<string, unknown>;
-type Frame = { event?: string; data: unknown };
 type Case = { name: string; frames: Frame[]; expected: Json | null };
 
-const fixture = (file: string): Case[] =>
-  JSON.parse(
-    readFileSync(new URL(`../../test/fixtures/assemble/${file}`, import.meta.url), "utf8"),
-  ) as Case[];
-const chatCases = fixture("chat-streams.json");
-const messageCases = fixture("message-streams.json");
+const fixture = fixtureReader("assemble");
+const chatCases = fixture<Case[]>("chat-streams.json");
+const messageCases = fixture<Case[]>("message-streams.json");
 const complete = (cases: Case[]) => cases.filter((c): c is Case & { expected: Json } => c.expected !== null);
 
 /** Recorded frames as the bytes an upstream sends (data stored as JSON for readability). */
@@ -33,32 +32,6 @@ const parse = (text: string) => {
   for (let i = 0; i < text.length; i += 7) out.push(...parser.push(text.slice(i, i + 7)));
   return [...out, ...parser.flush()];
 };
-
-const sseResponse = (frames: string[]): Response =>
-  new Response(
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const f of frames) controller.enqueue(new TextEncoder().encode(f));
-        controller.close();
-      },
-    }),
-    { status: 200, headers: { "content-type": "text/event-stream" } },
-  );
-
-const openai = (frames: string[]) =>
-  new OpenAI({
-    apiKey: "sk-test",
-    baseURL: "http://gateway.test/v1",
-    maxRetries: 0,
-    fetch: async () => sseResponse(frames),
-  });
-const anthropic = (frames: string[]) =>
-  new Anthropic({
-    apiKey: "sk-ant-test",
-    baseURL: "http://gateway.test",
-    maxRetries: 0,
-    fetch: async () => sseResponse(frames),
-  });
 
 describe("assembleChat", () => {
   it.each(chatCases)("$name", ({ frames, expected }) => {
@@ -105,7 +78,7 @@ describe("chatToFrames", () => {
   it("the OpenAI SDK's `for await` and finalChatCompletion() read a replayed text answer", async () => {
     const stored = complete(chatCases).find((c) => c.name.includes("include_usage"))!.expected;
     const frames = chatToFrames(stored, { includeUsage: true });
-    const chunks = await openai(frames).chat.completions.create({
+    const chunks = await openAIClientFor(frames).chat.completions.create({
       model: "gpt-4o-mini",
       messages: [{ role: "user", content: "Hi" }],
       stream: true,
@@ -120,7 +93,7 @@ describe("chatToFrames", () => {
     expect(text).toBe("Hello! How can I help you today?");
     expect(usage).toStrictEqual(stored.usage);
 
-    const final = await openai(frames)
+    const final = await openAIClientFor(frames)
       .chat.completions.stream({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] })
       .finalChatCompletion();
     expect(final).toMatchObject(stored);
@@ -128,7 +101,7 @@ describe("chatToFrames", () => {
 
   it("the OpenAI SDK's finalChatCompletion() rebuilds replayed tool calls", async () => {
     const stored = complete(chatCases).find((c) => c.name.includes("tool calls"))!.expected;
-    const final = await openai(chatToFrames(stored, { includeUsage: false, chunks: 3 }))
+    const final = await openAIClientFor(chatToFrames(stored, { includeUsage: false, chunks: 3 }))
       .chat.completions.stream({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Weather?" }] })
       .finalChatCompletion();
     const { usage: _usage, ...rest } = stored;
@@ -153,7 +126,7 @@ describe("messageToFrames", () => {
 
   it("the Anthropic SDK's messages.stream().finalMessage() rebuilds every replayed answer", async () => {
     for (const { expected } of complete(messageCases)) {
-      const final = await anthropic(messageToFrames(expected))
+      const final = await anthropicClientFor(messageToFrames(expected))
         .messages.stream({ model: "claude", max_tokens: 100, messages: [{ role: "user", content: "Hi" }] })
         .finalMessage();
       const { parsed_output, ...message } = JSON.parse(JSON.stringify(final)) as Json;
@@ -169,7 +142,7 @@ describe("messageToFrames", () => {
       container: { id: "container_011", expires_at: "2026-11-01T13:00:00Z" },
     };
     expect(assembleMessage(parse(messageToFrames(stored).join("")))).toStrictEqual(stored);
-    const final = await anthropic(messageToFrames(stored))
+    const final = await anthropicClientFor(messageToFrames(stored))
       .messages.stream({ model: "claude", max_tokens: 100, messages: [{ role: "user", content: "Hi" }] })
       .finalMessage();
     expect(final).toMatchObject(stored);
@@ -187,7 +160,7 @@ describe("messageToFrames", () => {
 
   it("the Anthropic SDK's `for await` over create({stream: true}) sees the text deltas", async () => {
     const stored = complete(messageCases)[0]!.expected;
-    const events = await anthropic(messageToFrames(stored, { chunks: 6 })).messages.create({
+    const events = await anthropicClientFor(messageToFrames(stored, { chunks: 6 })).messages.create({
       model: "claude",
       max_tokens: 100,
       messages: [{ role: "user", content: "Hi" }],

@@ -1,6 +1,17 @@
-import { readFileSync } from "node:fs";
-import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
+import {
+  anthropicClientFor,
+  type Case,
+  catchError,
+  decode,
+  type ErrorCase,
+  fixtureReader,
+  type Json,
+  run,
+  type StatusCase,
+  type StreamCase,
+  toSse,
+} from "../../../test/sse-replay.js";
 import { GatewayError } from "../../errors.js";
 import {
   chatResponseToMessages,
@@ -8,73 +19,9 @@ import {
   messagesRequestToChat,
   openAIErrorToAnthropic,
 } from "./anthropic-to-openai.js";
-import type { SseEvent, StreamTranslator } from "./types.js";
 
-// ---------------------------------------------------------------- fixtures and SSE helpers
-
-type Json = Record<string, unknown>;
-type Frame = { event?: string; data: unknown };
-type Case<O> = { name: string; opts: O; input: Json; expected: Json };
-type ErrorCase = { name: string; input: Json; error: string };
-type StatusCase = { name: string; status: number; input: unknown; expected: Json };
 type StreamOpts = { model: string; messageId: string };
-type StreamCase = { name: string; opts: StreamOpts; frames: Frame[]; expected: Frame[] };
-
-const fixture = <T>(file: string): T =>
-  JSON.parse(
-    readFileSync(
-      new URL(`../../../test/fixtures/translate/anthropic-to-openai/${file}`, import.meta.url),
-      "utf8",
-    ),
-  ) as T;
-
-/** A recorded frame (data stored as JSON for readability) as the parsed SSE frame the gateway feeds in. */
-const toSse = (f: Frame): SseEvent => ({
-  ...(f.event === undefined ? {} : { event: f.event }),
-  data: typeof f.data === "string" ? f.data : JSON.stringify(f.data),
-});
-
-/** Strictly decode one encoded output frame: optional `event:` line, one `data:` line, blank line. */
-const decode = (frame: string): Frame => {
-  const m = /^(?:event: ([^\n]+)\n)?data: ([^\n]*)\n\n$/.exec(frame);
-  if (!m?.[2]) throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);
-  const data: unknown = m[2] === "[DONE]" ? "[DONE]" : JSON.parse(m[2]);
-  return m[1] === undefined ? { data } : { event: m[1], data };
-};
-
-const run = (t: StreamTranslator, frames: Frame[]): string[] => [
-  ...frames.flatMap((f) => t.push(toSse(f))),
-  ...t.end(),
-];
-
-const sseResponse = (frames: string[]): Response =>
-  new Response(
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const f of frames) controller.enqueue(new TextEncoder().encode(f));
-        controller.close();
-      },
-    }),
-    { status: 200, headers: { "content-type": "text/event-stream" } },
-  );
-
-/** An Anthropic SDK client whose HTTP layer replays the given frames: proves the SDK accepts them. */
-const anthropicClientFor = (frames: string[]): Anthropic =>
-  new Anthropic({
-    apiKey: "sk-ant-test",
-    baseURL: "http://gateway.test",
-    maxRetries: 0,
-    fetch: async () => sseResponse(frames),
-  });
-
-const catchError = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-};
+const fixture = fixtureReader("translate/anthropic-to-openai");
 
 // ---------------------------------------------------------------- requests
 
@@ -112,8 +59,8 @@ describe("openAIErrorToAnthropic", () => {
 
 // ---------------------------------------------------------------- streams
 
-const streamCases = fixture<StreamCase[]>("streams.json");
-const streamCase = (prefix: string): StreamCase => {
+const streamCases = fixture<StreamCase<StreamOpts>[]>("streams.json");
+const streamCase = (prefix: string): StreamCase<StreamOpts> => {
   const c = streamCases.find((s) => s.name.startsWith(prefix));
   if (!c) throw new Error(`no stream fixture "${prefix}"`);
   return c;

@@ -1,6 +1,18 @@
-import { readFileSync } from "node:fs";
-import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
+import {
+  type Case,
+  catchError,
+  decode,
+  type ErrorCase,
+  type Frame,
+  fixtureReader,
+  type Json,
+  openAIClientFor,
+  run,
+  type StatusCase,
+  type StreamCase,
+  toSse,
+} from "../../../test/sse-replay.js";
 import { GatewayError } from "../../errors.js";
 import { createChatToMessagesStream } from "./anthropic-to-openai.js";
 import {
@@ -9,72 +21,8 @@ import {
   createMessagesToChatStream,
   messagesResponseToChat,
 } from "./openai-to-anthropic.js";
-import type { SseEvent, StreamTranslator } from "./types.js";
 
-// ---------------------------------------------------------------- fixtures and SSE helpers
-
-type Json = Record<string, unknown>;
-type Frame = { event?: string; data: unknown };
-type Case<O> = { name: string; opts: O; input: Json; expected: Json };
-type ErrorCase = { name: string; input: Json; error: string };
-type StatusCase = { name: string; status: number; input: unknown; expected: Json };
-type StreamCase<O> = { name: string; opts: O; frames: Frame[]; expected: Frame[] };
-
-const fixture = <T>(file: string): T =>
-  JSON.parse(
-    readFileSync(
-      new URL(`../../../test/fixtures/translate/openai-to-anthropic/${file}`, import.meta.url),
-      "utf8",
-    ),
-  ) as T;
-
-/** A recorded frame (data stored as JSON for readability) as the parsed SSE frame the gateway feeds in. */
-const toSse = (f: Frame): SseEvent => ({
-  ...(f.event === undefined ? {} : { event: f.event }),
-  data: typeof f.data === "string" ? f.data : JSON.stringify(f.data),
-});
-
-/** Strictly decode one encoded output frame: optional `event:` line, one `data:` line, blank line. */
-const decode = (frame: string): Frame => {
-  const m = /^(?:event: ([^\n]+)\n)?data: ([^\n]*)\n\n$/.exec(frame);
-  if (!m?.[2]) throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);
-  const data: unknown = m[2] === "[DONE]" ? "[DONE]" : JSON.parse(m[2]);
-  return m[1] === undefined ? { data } : { event: m[1], data };
-};
-
-const run = (t: StreamTranslator, frames: Frame[]): string[] => [
-  ...frames.flatMap((f) => t.push(toSse(f))),
-  ...t.end(),
-];
-
-const sseResponse = (frames: string[]): Response =>
-  new Response(
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const f of frames) controller.enqueue(new TextEncoder().encode(f));
-        controller.close();
-      },
-    }),
-    { status: 200, headers: { "content-type": "text/event-stream" } },
-  );
-
-/** An OpenAI SDK client whose HTTP layer replays the given frames: proves the SDK accepts them. */
-const openAIClientFor = (frames: string[]): OpenAI =>
-  new OpenAI({
-    apiKey: "sk-test",
-    baseURL: "http://gateway.test/v1",
-    maxRetries: 0,
-    fetch: async () => sseResponse(frames),
-  });
-
-const catchError = (fn: () => unknown): unknown => {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-};
+const fixture = fixtureReader("translate/openai-to-anthropic");
 
 // ---------------------------------------------------------------- requests
 
