@@ -88,7 +88,10 @@ export function createUsageStats(db: Db) {
       for (const [dim, value] of dimsOf(row)) {
         const id = `${dim}\u0000${hour}\u0000${value}`;
         let part = parts.get(id);
-        if (!part) parts.set(id, (part = emptyPart()));
+        if (!part) {
+          part = emptyPart();
+          parts.set(id, part);
+        }
         addRow(part, row);
       }
     }
@@ -126,7 +129,10 @@ export function createUsageStats(db: Db) {
           : null;
       const collect = (group: string, part: Part) => {
         let into = groups.get(group);
-        if (!into) groups.set(group, (into = emptyPart()));
+        if (!into) {
+          into = emptyPart();
+          groups.set(group, into);
+        }
         add(into, part);
         add(total, part);
       };
