@@ -111,31 +111,34 @@ export interface FakeUpstreamProc {
   stop(): Promise<void>;
 }
 
-export async function startFakeUpstream(): Promise<FakeUpstreamProc> {
+export function startFakeUpstream(): Promise<FakeUpstreamProc> {
+  return startScript(join(ROOT, "test", "fake-upstream-main.ts"), [
+    "--port",
+    "0",
+    "--chunks",
+    "20",
+    "--chunk-delay",
+    "0",
+  ]);
+}
+
+/** The minimal Hono + undici proxy to the upstream: the CPU yardstick. */
+export function startReferenceProxy(upstreamUrl: string): Promise<FakeUpstreamProc> {
+  return startScript(join(ROOT, "bench", "reference-proxy.ts"), ["--upstream", upstreamUrl]);
+}
+
+/** Runs a TypeScript server script that prints one JSON line `{"url": ...}` once listening. */
+async function startScript(file: string, args: string[]): Promise<FakeUpstreamProc> {
   const child = track(
-    spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(ROOT, "test", "fake-upstream-main.ts"),
-        "--port",
-        "0",
-        "--chunks",
-        "20",
-        "--chunk-delay",
-        "0",
-      ],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
-    ),
+    spawn(process.execPath, ["--import", "tsx", file, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
   );
   const stderr = tail(child.stderr);
   const url = await new Promise<string>((resolveUrl, reject) => {
     let out = "";
-    const timer = setTimeout(
-      () => reject(new Error(`fake upstream: no URL after 20 s\n${stderr()}`)),
-      20_000,
-    );
+    const timer = setTimeout(() => reject(new Error(`${file}: no URL after 20 s\n${stderr()}`)), 20_000);
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString("utf8");
       const line = out.split("\n").find((l) => l.startsWith("{"));
@@ -149,7 +152,7 @@ export async function startFakeUpstream(): Promise<FakeUpstreamProc> {
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`fake upstream exited (${code}) before listening\n${stderr()}`));
+      reject(new Error(`${file} exited (${code}) before listening\n${stderr()}`));
     });
   });
   child.stdout?.resume();

@@ -25,6 +25,7 @@ import {
   prepareCli,
   startFakeUpstream,
   startGateway,
+  startReferenceProxy,
 } from "./procs.js";
 import { fmt, median } from "./report.js";
 import { PHASES, type Phase, RATE, type Results, report, type StreamStats } from "./summary.js";
@@ -250,8 +251,29 @@ async function main(): Promise<void> {
           aigwSystemUsPerRequest: (gw1.system - gw0.system) / n,
           upstreamUsPerRequest: (cpuMicros(upstream.pid) - up0) / n,
         };
+        // The same load through the minimal Hono + undici proxy: what this box charges any proxy.
+        const ref = await startReferenceProxy(upstream.url);
+        try {
+          await closedLoop({
+            url: ref.url + PATH,
+            body: chatBody(false),
+            connections: 16,
+            seconds: S.warmup,
+          });
+          const ref0 = cpuMicros(ref.pid);
+          const rr = await closedLoop({
+            url: ref.url + PATH,
+            body: chatBody(false),
+            connections: 16,
+            amount: S.cpuAmount,
+          });
+          results.cpu.referenceUsPerRequest = (cpuMicros(ref.pid) - ref0) / (rr.ok + rr.non2xx);
+        } finally {
+          await ref.stop();
+        }
         log(
-          `cpu: ${n} requests at c=16: aigw ${fmt(results.cpu.aigwUsPerRequest, 0)} µs/request ` +
+          `cpu: ${n} requests at c=16: aigw ${fmt(results.cpu.aigwUsPerRequest, 0)} µs/request, ` +
+            `minimal Hono+undici proxy ${fmt(results.cpu.referenceUsPerRequest ?? 0, 0)} µs/request ` +
             `(fake upstream ${fmt(results.cpu.upstreamUsPerRequest, 0)} µs/request)` +
             (failures(r) ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors` : ""),
         );

@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors.js";
+import { isLoopbackUrl } from "../providers/http.js";
 import type { Provider } from "../providers/types.js";
 import type { KeyStore } from "../store/keys.js";
 import { type MasterKey, MasterKeyError, maskSecret } from "../store/secrets.js";
@@ -209,7 +210,11 @@ export class KeyPool {
 export function keySource(provider: Provider, env: NodeJS.ProcessEnv, storedCount = 0): string {
   if (storedCount) return `${storedCount} stored key${storedCount > 1 ? "s" : ""}`;
   if (env[provider.keyEnv]) return `env ${provider.keyEnv}`;
-  return provider.needsKey ? "no key" : "no key needed";
+  if (provider.needsKey) return "no key";
+  // A remote OpenAI-compatible service almost always wants one; a local server usually does not.
+  return isLoopbackUrl(provider.baseUrl)
+    ? "no key needed"
+    : `no key (set ${provider.keyEnv} if it needs one)`;
 }
 
 /**

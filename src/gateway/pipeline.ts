@@ -199,10 +199,11 @@ export class Pipeline {
         plan,
         client: req.client,
         hints: req.cacheHints,
-        headers: req.headers,
+        headers: req.query ? { ...req.headers, "?": req.query } : req.headers,
       }) ?? null;
     if (!cache || !ticket) return null;
-    rec.cache = ticket.lookup ? "MISS" : "BYPASS";
+    // MISS: the answer comes from upstream and is stored (no-cache and record skip only the lookup).
+    rec.cache = ticket.store || ticket.lookup ? "MISS" : "BYPASS";
     const hit = cache.lookup(ticket);
     if (hit) return this.replay(flow, hit, false);
     const leader = cache.follow(ticket);
@@ -303,7 +304,8 @@ export class Pipeline {
     const failures: string[] = [];
     let last: GatewayError | null = null;
     for (const [index, target] of targets.entries()) {
-      const provider = target.provider.name;
+      // The circuit a failure counts against: the provider's, or the model's where failures are per model.
+      const provider = target.provider.circuitPerModel ? target.label : target.provider.name;
       const leg = legFor(req, target, clientFormat);
       for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
         if (!breaker.allow(provider)) {
@@ -515,8 +517,13 @@ export class Pipeline {
     const { req, rec, t0 } = flow;
     const { target } = leg;
     const headers: Record<string, string> = {};
+    const hideRateHeaders = leg.bridge !== null || Object.keys(flow.rateHeaders).length > 0;
     for (const [name, value] of Object.entries(upstream.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name)) continue;
+      // The upstream's rate-limit counts are one key's, not the client's: hidden when aigw limits the
+      // client (its own x-ratelimit-* headers say it) and when the formats differ.
+      if (hideRateHeaders && (name.startsWith("x-ratelimit-") || name.startsWith("anthropic-ratelimit-")))
+        continue;
       headers[name] = Array.isArray(value) ? value.join(", ") : value;
     }
     headers["x-aigw-request-id"] = req.id;

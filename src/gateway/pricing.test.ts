@@ -54,6 +54,32 @@ describe("Pricing", async () => {
     expect(catalogue.cost(providers.get(provider)!, model, u)).toBeCloseTo(expected, 9);
   });
 
+  it("matches the package's own calculation, long-context tiers included", async () => {
+    const { calcPrice } = await import("@pydantic/genai-prices");
+    const cases: [string, string, TokenUsage][] = [
+      ["openai", "gpt-4o-mini", usage(1234, 567, 200)],
+      ["anthropic", "claude-sonnet-4-5", usage(12_000, 800, 3_000, 1_000)],
+      ["anthropic", "claude-sonnet-4-5", usage(250_000, 800, 10_000, 5_000)], // over 200k: the higher tier
+      ["anthropic", "claude-haiku-4-5", usage(5_000, 300)],
+    ];
+    for (const [provider, model, u] of cases) {
+      const expected = calcPrice(
+        {
+          input_tokens: u.input!,
+          cache_read_tokens: u.cachedInput!,
+          cache_write_tokens: u.cacheWrite!,
+          output_tokens: u.output!,
+        },
+        model,
+        { providerId: provider },
+      )!.total_price;
+      expect(catalogue.cost(providers.get(provider)!, model, u)).toBeCloseTo(expected, 9);
+    }
+    const sonnet = (n: number) =>
+      catalogue.cost(providers.get("anthropic")!, "claude-sonnet-4-5", usage(n, 0))! / n;
+    expect(sonnet(250_000)).toBeGreaterThan(sonnet(100_000) * 1.5);
+  });
+
   it("is null (unpriced), never 0, for a model nobody knows", () => {
     expect(catalogue.cost(providers.get("openai")!, "gpt-nonexistent-9", usage(1000, 1000))).toBeNull();
     expect(catalogue.cost(providers.get("groq")!, "no-such-model", usage(1000, 1000))).toBeNull();

@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { isLoopbackUrl } from "../providers/http.js";
 import type { Provider } from "../providers/types.js";
 import type { TokenUsage } from "../providers/usage.js";
 import { globMatch } from "./glob.js";
@@ -38,11 +39,47 @@ export class Pricing {
     if (usage.input === null && usage.output === null) return null;
     const override = this.override(`${provider.name}/${model}`, model);
     if (override) return byOverride(override, usage);
-    if (provider.type === "mock" || isLocal(provider.baseUrl)) return 0;
+    if (provider.type === "mock" || isLoopbackUrl(provider.baseUrl)) return 0;
     if (!this.table) return null;
     const providerId = CATALOGUE[provider.type] ?? provider.name;
+    const id = `${providerId}\u0000${model}`;
+    let known = this.known.get(id);
+    if (known === undefined) {
+      known = this.lookUp(providerId, model);
+      this.known.set(id, known);
+    }
+    if (known === null) return null;
+    if (known === "conditional") return this.calc(providerId, model, usage);
+    return byTable(known, usage);
+  }
+
+  /** Memo of each model's price (one catalogue search per model: a search costs 10-120 µs). */
+  private readonly known = new Map<string, TablePrice | "conditional" | null>();
+
+  private lookUp(providerId: string, model: string): TablePrice | "conditional" | null {
     try {
-      const price = this.table.calcPrice(
+      const found = this.table!.calcPrice({ input_tokens: 1, output_tokens: 1 }, model, { providerId });
+      if (!found) return null;
+      const price = found.model_price as Record<string, unknown>;
+      const fields = ["input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"] as const;
+      const table: TablePrice = {};
+      for (const field of fields) {
+        const value = price[field];
+        if (value === undefined) continue;
+        if (typeof value === "number") table[field] = { base: value, tiers: [] };
+        else if (isTiered(value))
+          table[field] = { base: value.base, tiers: [...value.tiers].sort((a, b) => a.start - b.start) };
+        else return "conditional";
+      }
+      return table;
+    } catch {
+      return null;
+    }
+  }
+
+  private calc(providerId: string, model: string, usage: TokenUsage): number | null {
+    try {
+      const price = this.table!.calcPrice(
         {
           input_tokens: usage.input ?? 0,
           cache_read_tokens: usage.cachedInput ?? 0,
@@ -66,6 +103,44 @@ export class Pricing {
   }
 }
 
+type Tiered = { base: number; tiers: { start: number; price: number }[] };
+type TablePrice = Partial<
+  Record<"input_mtok" | "output_mtok" | "cache_read_mtok" | "cache_write_mtok", Tiered>
+>;
+
+function isTiered(value: unknown): value is Tiered {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Tiered).base === "number" &&
+    Array.isArray((value as Tiered).tiers)
+  );
+}
+
+/**
+ * A table price applied to usage, as genai-prices does: every token of a kind at the price of the
+ * highest tier whose start the request's total input tokens reach (long-context pricing).
+ */
+function byTable(t: TablePrice, u: TokenUsage): number {
+  const input = u.input ?? 0;
+  const at = (p: Tiered | undefined): number => {
+    if (!p) return 0;
+    let price = p.base;
+    for (const tier of p.tiers) if (input >= tier.start) price = tier.price;
+    return price;
+  };
+  const cached = u.cachedInput ?? 0;
+  const written = u.cacheWrite ?? 0;
+  const fresh = Math.max(0, input - cached - written);
+  const inputPrice = at(t.input_mtok);
+  const usd =
+    fresh * inputPrice +
+    cached * (t.cache_read_mtok ? at(t.cache_read_mtok) : inputPrice) +
+    written * (t.cache_write_mtok ? at(t.cache_write_mtok) : inputPrice) +
+    (u.output ?? 0) * at(t.output_mtok);
+  return round(usd / 1e6);
+}
+
 function byOverride(p: Override, u: TokenUsage): number {
   const cached = u.cachedInput ?? 0;
   const written = u.cacheWrite ?? 0;
@@ -79,9 +154,3 @@ function byOverride(p: Override, u: TokenUsage): number {
 }
 
 const round = (usd: number) => Math.round(usd * 1e10) / 1e10;
-
-function isLocal(baseUrl: string | null): boolean {
-  if (!baseUrl) return false;
-  const host = new URL(baseUrl).hostname;
-  return host === "localhost" || host === "::1" || host === "[::1]" || host.startsWith("127.");
-}

@@ -79,3 +79,10 @@ export function upstreamFailure(err: unknown, what: string): GatewayError {
   const detail = code ?? (err instanceof Error ? err.message : String(err));
   return new GatewayError(502, "upstream_error", `${what} could not be reached (${detail})`, { cause: err });
 }
+
+/** Whether a provider's base URL is on this machine (a local server: no key, no price, by default). */
+export function isLoopbackUrl(baseUrl: string | null): boolean {
+  if (!baseUrl) return true;
+  const host = new URL(baseUrl).hostname;
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}

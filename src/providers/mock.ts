@@ -26,6 +26,7 @@ export function createMockProvider(name: string, config: ProviderConfig): Provid
     needsKey: false,
     keyEnv: `${name.toUpperCase()}_API_KEY`,
     baseUrl: null,
+    circuitPerModel: true,
     async send(call) {
       if (latency) await sleep(latency, undefined, { signal: call.signal });
       const model = String(call.body.model);

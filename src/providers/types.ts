@@ -52,6 +52,8 @@ export interface Provider {
   /** Environment variable consulted for a key when the key store has none. */
   readonly keyEnv: string;
   readonly baseUrl: string | null;
+  /** Failures are per model (the mock's `error-503` models), so one failing model must not open the circuit of all. */
+  readonly circuitPerModel?: boolean;
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /** Cheapest authenticated call (list models), for `aigw keys test`. */
   probe(key: string | null, signal: AbortSignal): Promise<UpstreamResponse>;

@@ -40,7 +40,7 @@ interface Part {
 
 /** The usage columns a rollup needs, in this order (read raw for speed). */
 const ROW_SQL =
-  "SELECT started_at, requested_model, client, provider, key_id, status, cache, input_tokens, output_tokens, cost_usd, saved_usd, latency_ms FROM usage";
+  "SELECT started_at, requested_model, client, provider, key_id, status, cache, input_tokens, output_tokens, cost_usd, saved_usd, latency_ms, error_type FROM usage";
 type RawRow = [
   number,
   string | null,
@@ -54,6 +54,7 @@ type RawRow = [
   number | null,
   number | null,
   number,
+  string | null,
 ];
 
 /**
@@ -81,7 +82,7 @@ export function createUsageStats(db: Db) {
     let count = 0;
     const parts = new Map<string, Part>();
     for (const withRowid of pending.iterate(from, limit) as Iterable<[...RawRow, number]>) {
-      to = withRowid[12];
+      to = withRowid[13];
       count++;
       const row = withRowid as unknown as RawRow; // the extra trailing rowid is ignored
       const hour = Math.floor(row[0] / HOUR) * HOUR;
@@ -182,9 +183,10 @@ function dimsOf(row: RawRow): [Dim, string][] {
 }
 
 function addRow(p: Part, row: RawRow): void {
-  const [, , , , , status, cache, input, output, cost, saved, latency] = row;
+  const [, , , , , status, cache, input, output, cost, saved, latency, errorType] = row;
   p.requests++;
-  if (status >= 400) p.errors++;
+  // A stream that failed after its 200 still counts as an error (as `aigw tail --errors` shows it).
+  if (status >= 400 || errorType) p.errors++;
   if (cache === "HIT") p.cache_hits++;
   p.input_tokens += input ?? 0;
   p.output_tokens += output ?? 0;
