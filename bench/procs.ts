@@ -195,13 +195,18 @@ function probeHealth(url: string): Promise<boolean> {
 }
 
 /** Starts `aigw start` on a fresh temp home, with the fake upstream as provider "fake". */
-export async function startGateway(upstreamUrl: string): Promise<GatewayProc> {
+/** A gateway over the fake upstream; the cache is off unless asked for; `limits` is a YAML flow mapping. */
+export async function startGateway(
+  upstreamUrl: string,
+  opts: { cache?: boolean; limits?: string } = {},
+): Promise<GatewayProc> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   tempDirs.add(dir);
   const config = join(dir, "bench.yaml");
   writeFileSync(
     config,
-    `providers:\n  fake: { type: openai-compatible, base_url: ${upstreamUrl}/v1 }\ncache: { enabled: false }\n`,
+    `providers:\n  fake: { type: openai-compatible, base_url: ${upstreamUrl}/v1${opts.limits ? `, limits: ${opts.limits}` : ""} }\n` +
+      `cache: { enabled: ${opts.cache ? "true" : "false"} }\n`,
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;

@@ -14,7 +14,15 @@ import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
-import { chatBody, closedLoop, openLoop, postOnce, type StreamSample, streamOnce } from "./load.js";
+import {
+  type ClosedLoopResult,
+  chatBody,
+  closedLoop,
+  openLoop,
+  postOnce,
+  type StreamSample,
+  streamOnce,
+} from "./load.js";
 import {
   cpuMicros,
   cpuTimes,
@@ -280,6 +288,54 @@ async function main(): Promise<void> {
       }
     } finally {
       await gw.stop();
+    }
+  }
+
+  // CPU per request of a gateway under a fixed closed-loop load (after a warm-up).
+  const cpuUnderLoad = async (
+    gw: GatewayProc,
+    body: string,
+    warmupSeconds = S.warmup,
+  ): Promise<{ load: ClosedLoopResult; us: number }> => {
+    await closedLoop({ url: gw.url + PATH, body, connections: 16, seconds: warmupSeconds });
+    const t0 = cpuTimes(gw.pid);
+    const load = await closedLoop({ url: gw.url + PATH, body, connections: 16, seconds: S.chatSeconds });
+    const t1 = cpuTimes(gw.pid);
+    const n = load.ok + load.non2xx;
+    return { load, us: n ? (t1.user + t1.system - t0.user - t0.system) / n : Number.NaN };
+  };
+
+  if (run("cache")) {
+    const cached = await startGateway(upstream.url, { cache: true });
+    const plain = await startGateway(upstream.url);
+    try {
+      const hit = await cpuUnderLoad(cached, chatBody(false));
+      const miss = await cpuUnderLoad(plain, chatBody(false));
+      results.cache = { hit: hit.load, miss: miss.load, hitCpuUs: hit.us, missCpuUs: miss.us };
+      log(
+        `cache: hit ${fmt(hit.load.reqPerSec, 0)} req/s p50 ${fmt(hit.load.p50)} ms ${fmt(hit.us, 0)} µs/req; miss ${fmt(miss.load.reqPerSec, 0)} req/s p50 ${fmt(miss.load.p50)} ms ${fmt(miss.us, 0)} µs/req`,
+      );
+    } finally {
+      await Promise.all([cached.stop(), plain.stop()]);
+    }
+  }
+
+  if (run("limiter")) {
+    // Limits far above the load: every request goes through the limiter, none ever waits.
+    const limited = await startGateway(upstream.url, {
+      limits: "{ rpm: 100000000, tpm: 1000000000, concurrency: 10000 }",
+    });
+    const plain = await startGateway(upstream.url);
+    try {
+      const a = await cpuUnderLoad(plain, chatBody(false));
+      // A tpm limit loads the tokenizer (a 2.7 MB module) after start: let that settle first.
+      const b = await cpuUnderLoad(limited, chatBody(false), Math.max(3, S.warmup));
+      results.limiter = { unlimitedUs: a.us, limitedUs: b.us };
+      log(
+        `limiter: ${fmt(a.us, 0)} µs/req without limits, ${fmt(b.us, 0)} µs/req with limits that never bind`,
+      );
+    } finally {
+      await Promise.all([limited.stop(), plain.stop()]);
     }
   }
 

@@ -6,7 +6,17 @@ import { ROOT } from "./procs.js";
 import { fmt, mark, type Row, renderTable, signed, type Target, target } from "./report.js";
 
 export const RATE = 500;
-export const PHASES = ["chat", "rate", "stream", "cpu", "rss", "startup", "stats"] as const;
+export const PHASES = [
+  "chat",
+  "rate",
+  "stream",
+  "cpu",
+  "rss",
+  "startup",
+  "stats",
+  "cache",
+  "limiter",
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 const failures = (r: { non2xx: number; errors: number }) => r.non2xx + r.errors;
@@ -55,6 +65,10 @@ export interface Results {
     medianHealthyMs: number;
     medianBannerMs: number;
   };
+  /** Identical requests answered from the cache vs the miss path (cache off), both through aigw at c=16. */
+  cache?: { hit: ClosedLoopResult; miss: ClosedLoopResult; hitCpuUs: number; missCpuUs: number };
+  /** CPU per request with provider limits configured but never binding vs none: the limiter's cost. */
+  limiter?: { unlimitedUs: number; limitedUs: number };
   /** `aigw stats` on a generated log: the first run rolls the log up, later runs read the rollup. */
   stats?: { rows: number; generateMs: number; firstMs: number; warmMs: number[]; medianWarmMs: number };
   targets?: Target[];
@@ -161,6 +175,26 @@ export function report(results: Results): void {
       direct: "-",
       aigw: fmt(results.startup.medianBannerMs, 0),
       added: "",
+    });
+  }
+  if (results.cache) {
+    const c = results.cache;
+    const cell = (r: ClosedLoopResult, cpu: number) =>
+      `${fmt(r.reqPerSec, 0)} / ${fmt(r.p50)} / ${fmt(r.p99)} / ${fmt(cpu, 0)} µs`;
+    rows.push({
+      phase: "cache c=16 req/s / p50 / p99 / cpu",
+      direct: `miss ${cell(c.miss, c.missCpuUs)}`,
+      aigw: `hit ${cell(c.hit, c.hitCpuUs)}`,
+      added: `×${(c.hit.reqPerSec / c.miss.reqPerSec).toFixed(1)} req/s`,
+    });
+  }
+  if (results.limiter) {
+    const l = results.limiter;
+    rows.push({
+      phase: "cpu/request: no limits vs limits not binding (µs)",
+      direct: fmt(l.unlimitedUs, 0),
+      aigw: fmt(l.limitedUs, 0),
+      added: `${signed(((l.limitedUs - l.unlimitedUs) / l.unlimitedUs) * 100, 1)}%`,
     });
   }
   if (results.stats) {
