@@ -441,3 +441,18 @@ describe("timers", () => {
     expect(clock.now()).toBe(130);
   });
 });
+
+describe("huge limits", () => {
+  it("cost memory by traffic, not by the limit (rpm 100,000,000)", async () => {
+    // Resident memory: a log sized by the limit would touch 800 MB of pages.
+    const memory = () => process.memoryUsage().rss;
+    const before = memory();
+    const { limiter, clock } = setup({ rpm: 100_000_000, tpm: 1_000_000_000, concurrency: 10_000 });
+    const permits = await Promise.all(Array.from({ length: 500 }, () => limiter.acquire({ tokens: 10 })));
+    for (const p of permits) p.release({ actualTokens: 10 });
+    expect(limiter.status().windows[0]).toMatchObject({ limit: 100_000_000, used: 500 });
+    expect(memory() - before).toBeLessThan(100 * 1024 * 1024);
+    clock.advance(60_000);
+    expect(limiter.status().windows[0]?.used).toBe(0);
+  });
+});
