@@ -54,7 +54,7 @@ describe("Dashboard", () => {
     expect(frame).toContain("aigw  127.0.0.1:4000  up 2h01m  ● live");
     expect(frame).toContain("── Requests · 1 in flight · 8 seen");
     expect(frame).toMatch(/ci +gpt-4o \(stream\) +… +3.0s/);
-    expect(frame).toMatch(/web +gpt-4o-mini → openai +200 miss +820ms +1.2k→300 +\$0.00036/);
+    expect(frame).toMatch(/web +gpt-4o-mini → openai +200 miss +820ms +1.2k→300 +\$0.0004/);
     expect(frame).toMatch(/groq\/llama-3.3-70b +200 .* unpriced/);
     expect(frame).toMatch(/mock\/error-503 +502 .* upstream_error/);
     expect(frame).toContain("ollama circuit open");

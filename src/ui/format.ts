@@ -1,12 +1,14 @@
 /** Pure formatters shared by the CLI tables and the dashboard. */
 
-/** USD to the cent, or to significant sub-cent digits when tiny; null is "unpriced". */
+/** USD to the cent, to four decimals below a cent, "<$0.0001" below that; null is "unpriced". */
 export function formatUsd(value: number | null): string {
   if (value === null) return "unpriced";
   if (value === 0) return "$0.00";
   const abs = Math.abs(value);
   if (abs >= 0.01) return `$${value.toFixed(2)}`;
-  return `$${value.toPrecision(2).replace(/0+$/, "")}`;
+  // Sub-cent to a tenth of a mil; anything smaller is just "under" it (it fits an 8-wide column).
+  if (abs >= 0.0001) return `$${value.toFixed(4).replace(/0+$/, "")}`;
+  return value > 0 ? "<$0.0001" : "-<$0.0001";
 }
 
 /** 1234 → "1,234"; null → "-". */

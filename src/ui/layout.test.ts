@@ -67,7 +67,7 @@ describe("request table", () => {
   it("renders each kind of row", () => {
     const columns = tableColumns(80);
     const line = (id: string) => segmentsText(rowSegments(view.rows.find((r) => r.id === id)!, columns));
-    expect(line("req_1")).toMatch(/web +gpt-4o-mini → openai +200 miss +820ms +1.2k→300 +\$0.00036$/);
+    expect(line("req_1")).toMatch(/web +gpt-4o-mini → openai +200 miss +820ms +1.2k→300 +\$0.0004$/);
     expect(line("req_3")).toMatch(/200 hit .* \$0.00$/);
     expect(line("req_4")).toMatch(/anonymous +groq\/llama-3.3-70b +200 .* unpriced$/);
     expect(line("req_5")).toMatch(/mock\/error-503 +502 .* upstream_error$/);
@@ -126,9 +126,9 @@ describe("panel lines", () => {
     const lines = text(costLines(view.costs, 40, 6));
     expect(lines).toEqual([
       "daily ci ███████████░░░ $1.62/$2.00 81%",
-      "model  anthropic/claude-sonnet…    $0.02",
-      "       anthropic/claude-haiku-…  $0.0033",
-      "       openai/gpt-4o-mini       $0.00036",
+      "model  anthropic/claude-sonnet-…   $0.02",
+      "       anthropic/claude-haiku-4… $0.0033",
+      "       openai/gpt-4o-mini        $0.0004",
       "client web                         $3.20",
       "       ci                          $1.62",
     ]);
