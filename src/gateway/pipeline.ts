@@ -1,9 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { badRequest, GatewayError } from "../errors.js";
+import { GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
-import { type Bridge, bridgeFor } from "../providers/translate/bridge.js";
-import { type Route, routeFormat, type UpstreamResponse, type WireFormat } from "../providers/types.js";
+import { type Route, routeFormat, type UpstreamResponse } from "../providers/types.js";
 import type { CacheEntry } from "../store/response-cache.js";
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
 import type { CircuitBreaker } from "./breaker.js";
@@ -12,11 +11,11 @@ import type { CacheHints, CachePolicy, CacheTicket } from "./cache.js";
 import type { ClientIndex, ClientInfo } from "./clients.js";
 import { toGatewayError, upstreamMessage } from "./error-shape.js";
 import type { EventBus } from "./events.js";
-import { globMatch } from "./glob.js";
 import { type KeyPool, retryAfterMs } from "./key-pool.js";
 import type { ClientLimits, Limiters } from "./limiters.js";
 import { type Permit, QueueError, QueueFullError } from "./limits/index.js";
 import type { Metrics } from "./metrics.js";
+import { finalUpstreamError, type Leg, legFor, modelAllowed, newUsageRecord, validate } from "./request.js";
 import {
   type Delivery,
   deliverError,
@@ -116,13 +115,6 @@ interface Flow {
   deadline: number;
 }
 
-/** A target ready to call: its provider's format and the bridge to it, if the client speaks another. */
-interface Leg {
-  target: Target;
-  upstreamFormat: WireFormat;
-  bridge: Bridge | null;
-}
-
 export class Pipeline {
   private readonly clock: Clock;
 
@@ -133,7 +125,7 @@ export class Pipeline {
   /** Serves one request. Throws a GatewayError (already logged) for the server to render. */
   async handle(req: GatewayRequest): Promise<GatewayResponse> {
     const t0 = performance.now();
-    const rec = this.newRecord(req);
+    const rec = newUsageRecord(req, this.clock.now());
     const client = req.client ? this.deps.clients.get(req.client) : null;
     const flow: Flow = {
       req,
@@ -283,7 +275,7 @@ export class Pipeline {
 
   /** Logs a request that failed before it could be parsed (bad JSON, too large, unauthenticated). */
   reject(meta: { id: string; route: Route; client: string | null }, err: GatewayError): void {
-    const rec = this.newRecord({ ...meta, body: {}, tags: null });
+    const rec = newUsageRecord({ ...meta, body: {}, tags: null }, this.clock.now());
     this.finish(
       { rec, t0: performance.now(), client: null, clientEstimate: 0, permits: [] },
       err.status,
@@ -560,37 +552,6 @@ export class Pipeline {
     });
   }
 
-  private newRecord(req: Pick<GatewayRequest, "id" | "route" | "body" | "client" | "tags">): UsageRecord {
-    return {
-      id: req.id,
-      started_at: this.clock.now(),
-      client: req.client,
-      route: req.route,
-      requested_model: typeof req.body.model === "string" ? req.body.model : null,
-      provider: null,
-      upstream_model: null,
-      key_id: null,
-      status: 0,
-      error_type: null,
-      stream: req.body.stream === true,
-      cache: "BYPASS",
-      attempts: 0,
-      fallback_from: null,
-      queue_wait_ms: null,
-      ttfb_ms: null,
-      latency_ms: 0,
-      input_tokens: null,
-      cached_input_tokens: null,
-      cache_write_tokens: null,
-      output_tokens: null,
-      cost_usd: null,
-      saved_usd: null,
-      tags: req.tags,
-      aborted: false,
-      coalesced: false,
-    };
-  }
-
   /** Ends a request once: prices it, settles limiters and budgets, writes its row, tells listeners. */
   private finish(flow: FinishFlow, status: number, errorType: string | null): void {
     const { rec, t0 } = flow;
@@ -616,46 +577,3 @@ export class Pipeline {
 }
 
 type FinishFlow = Pick<Flow, "rec" | "t0" | "client" | "clientEstimate" | "permits">;
-
-/** How a target is reached from this route: same format (pass-through) or across a bridge. */
-function legFor(req: GatewayRequest, target: Target, clientFormat: WireFormat): Leg {
-  const { provider } = target;
-  if (provider.formats.includes(clientFormat)) {
-    if (!provider.routes.includes(req.route)) throw badRequest(`${target.label} does not serve ${req.route}`);
-    return { target, upstreamFormat: clientFormat, bridge: null };
-  }
-  if (req.route === "embeddings") throw badRequest(`${target.label} does not serve embeddings`);
-  const upstreamFormat = provider.formats[0]!;
-  return { target, upstreamFormat, bridge: bridgeFor(clientFormat, upstreamFormat) };
-}
-
-function validate(req: GatewayRequest): void {
-  const { body } = req;
-  if (typeof body.model !== "string" || !body.model)
-    throw badRequest("model: required, a string naming the model");
-  if (req.route === "embeddings") {
-    if (body.input === undefined) throw badRequest("input: required");
-    return;
-  }
-  if (!Array.isArray(body.messages)) throw badRequest("messages: required, an array of messages");
-  if (body.stream !== undefined && typeof body.stream !== "boolean")
-    throw badRequest("stream: must be a boolean");
-  if (req.route === "messages" && typeof body.max_tokens !== "number") {
-    throw badRequest("max_tokens: required, a number");
-  }
-}
-
-/** A client may use a model when its allowlist names it, or every target it resolves to, exactly or by glob. */
-export function modelAllowed(allowed: readonly string[], plan: Plan): boolean {
-  const matches = (name: string) => allowed.some((pattern) => globMatch(pattern, name));
-  return matches(plan.requested) || plan.targets.every((t) => matches(t.label));
-}
-
-function finalUpstreamError(upstream: UpstreamResponse, target: Target, detail: string): GatewayError {
-  const message = `${target.label} answered HTTP ${upstream.status}: ${detail}`;
-  if (upstream.status === 429) {
-    const retryAfter = String(upstream.headers["retry-after"] ?? "1");
-    return new GatewayError(429, "rate_limit_exceeded", message, { headers: { "retry-after": retryAfter } });
-  }
-  return new GatewayError(upstream.status === 504 ? 504 : 502, "upstream_error", message);
-}
