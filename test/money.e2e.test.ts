@@ -65,6 +65,12 @@ describe("money", () => {
       ["gateway", "daily", 100],
     ]);
 
+    const status = (await (await fetch(`${gw.url}/aigw/status`)).json()) as {
+      budgets: { limits: Record<string, number>; spent: Record<string, number> };
+    };
+    expect(status.budgets.limits).toEqual({ "daily:gateway": 100 });
+    expect(status.budgets.spent["daily:gateway"]).toBeGreaterThanOrEqual(100);
+
     const err = await ask().catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.error).toMatchObject({ type: "budget_exceeded" });
@@ -74,5 +80,22 @@ describe("money", () => {
     await ask().catch(() => {});
     expect(fake.requests.length).toBe(requestsSeen); // nothing new reaches the upstream
     expect(hooks).toHaveLength(3);
+  });
+
+  it("lists per-client budget caps on /aigw/status beside the gateway's", async () => {
+    gw.clients.add({ name: "web", daily_budget_usd: 2, monthly_budget_usd: 20 }, Date.now());
+    gw.gateway.reload();
+    const { key } = gw.clients.add({ name: "batch", monthly_budget_usd: 50 }, Date.now());
+    gw.gateway.reload();
+    const status = (await (
+      await fetch(`${gw.url}/aigw/status`, { headers: { authorization: `Bearer ${gw.adminToken}` } })
+    ).json()) as { budgets: { limits: Record<string, number> } };
+    expect(status.budgets.limits).toEqual({
+      "daily:gateway": 100,
+      "daily:client:web": 2,
+      "monthly:client:web": 20,
+      "monthly:client:batch": 50,
+    });
+    expect(key).toMatch(/^aigw_/);
   });
 });

@@ -74,6 +74,11 @@ export class ClientIndex {
     return this.byName.size > 0;
   }
 
+  /** Every known client (revoked ones included). */
+  all(): ClientInfo[] {
+    return [...this.byName.values()];
+  }
+
   /** The client by name (revoked ones included), for per-client limits and budgets. */
   get(name: string): ClientInfo | null {
     return this.byName.get(name) ?? null;

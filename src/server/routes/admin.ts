@@ -84,10 +84,21 @@ export function status(gateway: Gateway) {
     budgets: {
       ...gateway.budgets.status(),
       // Not the webhook URL: it may carry a token.
-      limits: {
-        daily_usd: gateway.config.budgets.daily_usd ?? null,
-        monthly_usd: gateway.config.budgets.monthly_usd ?? null,
-      },
+      limits: budgetLimits(gateway),
     },
   };
+}
+
+/** Budget caps keyed like `budgets.spent`: `daily:gateway`, `monthly:client:<name>`, ... */
+function budgetLimits(gateway: Gateway): Record<string, number> {
+  const limits: Record<string, number> = {};
+  const { daily_usd, monthly_usd } = gateway.config.budgets;
+  if (daily_usd) limits["daily:gateway"] = daily_usd;
+  if (monthly_usd) limits["monthly:gateway"] = monthly_usd;
+  for (const client of gateway.clients.all()) {
+    if (client.revoked) continue;
+    if (client.daily_budget_usd) limits[`daily:client:${client.name}`] = client.daily_budget_usd;
+    if (client.monthly_budget_usd) limits[`monthly:client:${client.name}`] = client.monthly_budget_usd;
+  }
+  return limits;
 }
