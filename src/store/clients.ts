@@ -51,6 +51,11 @@ export interface ClientStore {
   get(name: string): StoredClient | null;
   /** Revokes the client's key (and a rotated-out one still in grace). False when already revoked. */
   revoke(name: string, now: number): boolean;
+  /** Changes limits, budgets or the allowlist; a field given as null clears it, one left out stays. */
+  update(
+    name: string,
+    changes: Partial<Pick<NewClient, "rpm" | "tpm" | "daily_budget_usd" | "monthly_budget_usd" | "models">>,
+  ): StoredClient;
   /** A new key; the current one keeps working until `now + graceMs` (0: stops at once). */
   rotate(name: string, graceMs: number, now: number): { client: StoredClient; key: string };
   /** Clients that are not revoked. */
@@ -87,6 +92,10 @@ export function createClientStore(db: Db): ClientStore {
   const all = db.prepare("SELECT * FROM clients ORDER BY created_at, name");
   const one = db.prepare("SELECT * FROM clients WHERE name = ?");
   const active = db.prepare("SELECT COUNT(*) FROM clients WHERE revoked_at IS NULL").pluck();
+  const update = db.prepare(
+    `UPDATE clients SET rpm = @rpm, tpm = @tpm, daily_budget_usd = @daily_budget_usd,
+       monthly_budget_usd = @monthly_budget_usd, models = @models WHERE name = @name`,
+  );
   const revoke = db.prepare(
     `UPDATE clients SET revoked_at = ?, previous_key_hash = NULL, previous_expires_at = NULL
      WHERE name = ? AND revoked_at IS NULL`,
@@ -131,6 +140,19 @@ export function createClientStore(db: Db): ClientStore {
     get(name) {
       const found = row(name);
       return found ? toStoredClient(found) : null;
+    },
+    update(name, changes) {
+      const current = toStoredClient(existing(name));
+      const next = { ...current, ...changes };
+      update.run({
+        name,
+        rpm: next.rpm ?? null,
+        tpm: next.tpm ?? null,
+        daily_budget_usd: next.daily_budget_usd ?? null,
+        monthly_budget_usd: next.monthly_budget_usd ?? null,
+        models: next.models ? JSON.stringify(next.models) : null,
+      });
+      return toStoredClient(existing(name));
     },
     revoke(name, now) {
       existing(name);

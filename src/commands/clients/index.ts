@@ -3,6 +3,7 @@ import { addCommand } from "./add.js";
 import { listCommand } from "./list.js";
 import { revokeCommand } from "./revoke.js";
 import { rotateCommand } from "./rotate.js";
+import { setCommand } from "./set.js";
 
 export const clientsCommand = new Command("clients")
   .description("client keys: who may call /v1, with per-client limits, budgets and model allowlists")
@@ -16,10 +17,11 @@ A running gateway picks up changes within a second. A non-loopback --host needs 
 Examples:
   aigw clients add web --models 'openai/*'
   aigw clients list
+  aigw clients set web --rpm 120 --daily-budget 5
   aigw clients rotate web --grace 10m
   aigw clients revoke web`,
   );
 
-for (const sub of [addCommand, listCommand, revokeCommand, rotateCommand]) {
+for (const sub of [addCommand, listCommand, setCommand, revokeCommand, rotateCommand]) {
   clientsCommand.addCommand(sub);
 }
