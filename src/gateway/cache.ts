@@ -91,6 +91,11 @@ export class CachePolicy {
     private readonly clock: { now(): number },
   ) {}
 
+  /** The configured mode (a request's x-aigw-cache-mode overrides it). */
+  get mode(): CacheConfig["mode"] {
+    return this.config.mode;
+  }
+
   /** Decides for one request; null means BYPASS (cache off, excluded, uncacheable or no-store). */
   ticket(opts: {
     route: Route;

@@ -113,6 +113,8 @@ interface Flow {
   cache: { ticket: CacheTicket; settle: ((entry: CacheEntry | null) => void) | null } | null;
   /** When waiting (keys, limiters) and retrying must end: queue.max_wait from the start. */
   deadline: number;
+  /** Its usage row has been written. */
+  finished?: boolean;
 }
 
 export class Pipeline {
@@ -193,7 +195,21 @@ export class Pipeline {
         hints: req.cacheHints,
         headers: req.query ? { ...req.headers, "?": req.query } : req.headers,
       }) ?? null;
-    if (!cache || !ticket) return null;
+    if (!ticket) {
+      // Replay mode never calls upstream, even for what the cache cannot hold.
+      if ((req.cacheHints.mode ?? cache?.mode) === "replay") {
+        throw new GatewayError(
+          404,
+          "cache_miss",
+          `replay mode: "${plan.requested}" is not cacheable or the cache is off`,
+          {
+            code: "cache_miss",
+          },
+        );
+      }
+      return null;
+    }
+    if (!cache) return null;
     // MISS: the answer comes from upstream and is stored (no-cache and record skip only the lookup).
     rec.cache = ticket.store || ticket.lookup ? "MISS" : "BYPASS";
     const hit = cache.lookup(ticket);
@@ -201,8 +217,19 @@ export class Pipeline {
     const leader = cache.follow(ticket);
     if (leader) {
       const left = Math.max(0, flow.deadline - this.clock.now());
-      const entry = await Promise.race([leader, sleep(left, null, { signal: req.signal })]);
-      if (entry) return this.replay(flow, entry, true);
+      const give = new AbortController();
+      const onAbort = () => give.abort();
+      req.signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        const entry = await Promise.race([leader, sleep(left, null, { signal: give.signal })]);
+        if (entry) return this.replay(flow, entry, true);
+      } finally {
+        give.abort(); // the losing timer goes
+        req.signal.removeEventListener("abort", onAbort);
+      }
+      if (req.signal.aborted) throw new GatewayError(499, "api_error", "client closed the request");
+      // The leader failed: this request starts its own wait for upstream afresh.
+      flow.deadline = this.clock.now() + this.deps.maxWaitMs;
     }
     if (ticket.replayOnly) throw cache.missError(ticket);
     flow.cache = { ticket, settle: ticket.store ? cache.lead(ticket) : null };
@@ -310,9 +337,12 @@ export class Pipeline {
           break;
         }
         let upstream: UpstreamResponse;
+        // Busy from the moment it is tried (least-busy must see requests waiting for an answer).
+        order.started(target);
         try {
           upstream = await this.callTarget(flow, leg, { isLast: index === targets.length - 1 });
         } catch (err) {
+          order.finished(target);
           this.releasePermits(flow, 0);
           if (req.signal.aborted) {
             breaker.release(provider);
@@ -332,6 +362,7 @@ export class Pipeline {
           continue;
         }
         if (upstream.status >= 400 && RETRYABLE.has(upstream.status)) {
+          order.finished(target);
           this.releasePermits(flow, 0);
           const detail =
             upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "no detail";
@@ -344,7 +375,6 @@ export class Pipeline {
         }
         breaker.success(provider);
         if (target !== plan.targets[0]) rec.fallback_from = plan.targets[0]!.label;
-        order.started(target);
         return this.deliver(flow, leg, upstream);
       }
     }
@@ -442,7 +472,9 @@ export class Pipeline {
         keys.rateLimited(lease, resetMs());
         continue;
       }
-      if (rotatable && (upstream.status === 401 || upstream.status === 403)) {
+      // 401 is the key; a 403 is usually about the request (moderation, region, a model the account
+      // lacks) and passes through without retiring a good key.
+      if (rotatable && upstream.status === 401) {
         this.releasePermits(flow, 0);
         const detail =
           upstreamMessage(await readAll(upstream.body).catch(() => new Uint8Array())) ?? "rejected";
@@ -495,7 +527,11 @@ export class Pipeline {
         cacheWrite: rec.cache_write_tokens,
         output: rec.output_tokens,
       };
-      entry = this.deps.cache!.put(slot.ticket, answer, usage, rec.cost_usd, target.label);
+      try {
+        entry = this.deps.cache!.put(slot.ticket, answer, usage, rec.cost_usd, target.label);
+      } catch {
+        entry = null; // not a JSON answer after all: serve it, do not cache it
+      }
     }
     slot.settle?.(entry);
   }
@@ -554,6 +590,8 @@ export class Pipeline {
 
   /** Ends a request once: prices it, settles limiters and budgets, writes its row, tells listeners. */
   private finish(flow: FinishFlow, status: number, errorType: string | null): void {
+    if (flow.finished) return; // exactly one row per request, whatever path ends it
+    flow.finished = true;
     const { rec, t0 } = flow;
     rec.status = status;
     rec.error_type = errorType;
@@ -576,4 +614,4 @@ export class Pipeline {
   }
 }
 
-type FinishFlow = Pick<Flow, "rec" | "t0" | "client" | "clientEstimate" | "permits">;
+type FinishFlow = Pick<Flow, "rec" | "t0" | "client" | "clientEstimate" | "permits"> & { finished?: boolean };

@@ -4,6 +4,7 @@ import { bridgeFor } from "../providers/translate/bridge.js";
 import type { UpstreamResponse, WireFormat } from "../providers/types.js";
 import type { UsageRecord } from "../store/usage-log.js";
 import { globMatch } from "./glob.js";
+import { retryAfterMs } from "./key-pool.js";
 import type { GatewayRequest } from "./pipeline.js";
 import type { Plan, Target } from "./router.js";
 
@@ -67,6 +68,8 @@ export function validate(req: GatewayRequest): void {
   const { body } = req;
   if (typeof body.model !== "string" || !body.model)
     throw badRequest("model: required, a string naming the model");
+  // It becomes part of a response header (x-aigw-provider): printable ASCII only.
+  if (!/^[\x21-\x7e]+$/.test(body.model)) throw badRequest("model: only printable ASCII, no spaces");
   if (req.route === "embeddings") {
     if (body.input === undefined) throw badRequest("input: required");
     return;
@@ -88,7 +91,10 @@ export function modelAllowed(allowed: readonly string[], plan: Plan): boolean {
 export function finalUpstreamError(upstream: UpstreamResponse, target: Target, detail: string): GatewayError {
   const message = `${target.label} answered HTTP ${upstream.status}: ${detail}`;
   if (upstream.status === 429) {
-    const retryAfter = String(upstream.headers["retry-after"] ?? "1");
+    // Always seconds, whatever form (seconds, HTTP date, ms, reset headers) the upstream used.
+    const retryAfter = String(
+      Math.max(1, Math.ceil((retryAfterMs(upstream.headers, Date.now()) ?? 1000) / 1000)),
+    );
     return new GatewayError(429, "rate_limit_exceeded", message, { headers: { "retry-after": retryAfter } });
   }
   return new GatewayError(upstream.status === 504 ? 504 : 502, "upstream_error", message);

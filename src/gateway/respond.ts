@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { SseParser } from "../providers/sse.js";
 import type { Bridge } from "../providers/translate/bridge.js";
@@ -87,6 +88,10 @@ export function deliverStream(d: Delivery): GatewayResponse {
   const render = (frames: ReturnType<SseParser["push"]>): string => {
     let out = "";
     for (const frame of frames) {
+      if (frame.comment) {
+        if (!translator) out += frame.raw; // keep-alives reach a same-format client
+        continue;
+      }
       recorder?.add(frame);
       const keep = watcher.observe(frame);
       if (translator) out += translator.push(frame).join("");
@@ -106,10 +111,21 @@ export function deliverStream(d: Delivery): GatewayResponse {
         d.rec.ttfb_ms ??= performance.now() - d.t0;
         yield Buffer.from(out);
       }
-      const rest = render(parser.flush()) + (translator ? translator.end().join("") : "");
-      if (rest) yield Buffer.from(rest);
+      let rest = render(parser.flush());
       if (watcher.errored) errorType = "upstream_error";
       else if (!watcher.complete) errorType = "upstream_truncated";
+      if (errorType === "upstream_truncated") {
+        // Cut off before its end: say so, rather than closing it as if the answer were complete.
+        const error = new GatewayError(
+          502,
+          "upstream_error",
+          `${d.label} ended the stream before the answer was complete`,
+        );
+        rest += errorFrame(d.clientFormat, error);
+      } else if (translator) {
+        rest += translator.end().join("");
+      }
+      if (rest) yield Buffer.from(rest);
       ended = true;
     } catch (err) {
       if (d.signal.aborted) {

@@ -27,8 +27,14 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
       let body: Record<string, unknown>;
       try {
         body = await readJsonBody(c, opts.maxBody);
-      } catch (err) {
-        if (!(err instanceof GatewayError)) throw err;
+      } catch (thrown) {
+        // A client that goes away (or stalls) mid-body still leaves its row.
+        const err =
+          thrown instanceof GatewayError
+            ? thrown
+            : new GatewayError(400, "invalid_request_error", "the request body did not arrive in full", {
+                code: "client_aborted",
+              });
         gateway.pipeline.reject({ id, route, client }, err);
         return renderError(routeFormat[route], err, { "x-aigw-request-id": id });
       }
