@@ -12,6 +12,12 @@ import { startCommand } from "./commands/start.js";
 import { statsCommand } from "./commands/stats.js";
 import { tailCommand } from "./commands/tail.js";
 
+// `aigw stats | head`: a reader that stops early is not an error.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 const program = new Command("aigw")
   .description("a local AI gateway: one endpoint for OpenAI, Anthropic and open models")
   .version(version)
