@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import chalk from "chalk";
 import type { Command } from "commander";
 import { ensureHome, type HomePaths, homePaths } from "../config/paths.js";
+import { CliError } from "./cli-error.js";
 
 /** aigw's version, from the package.json above this file (dist/ when bundled, src/commands in tests). */
 export const version: string = (() => {
@@ -35,3 +36,11 @@ export function parseSince(value: string, now = Date.now()): number | null {
   const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value);
   return Number.isNaN(date.getTime()) ? null : date.getTime();
 }
+
+/** A commander parser for a positive whole number, naming the flag in its usage error. */
+export const positiveInt = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
+    throw new CliError(`${flag}: expected a positive whole number, got "${value}"`, null, 2);
+  return n;
+};

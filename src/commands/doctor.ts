@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import chalk from "chalk";
 import { Command } from "commander";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { isLoopbackHost } from "../config/net.js";
 import { type HomePaths, homePaths } from "../config/paths.js";
 import { readRunFile } from "../config/run-file.js";
 import type { Config } from "../config/schema.js";
@@ -261,7 +262,7 @@ async function providerChecks(
     const mine = stored.filter((k) => k.provider === p.name);
     const enabled = mine.filter((k) => !k.disabled);
     const disabled = mine.length - enabled.length;
-    const local = p.baseUrl !== null && isLoopback(new URL(p.baseUrl).hostname);
+    const local = p.baseUrl !== null && isLoopbackHost(new URL(p.baseUrl).hostname);
     const reach = p.baseUrl === null ? null : local ? await answers(p.baseUrl) : null;
     const where =
       p.baseUrl === null
@@ -308,7 +309,7 @@ async function providerChecks(
 
 function clientsCheck(config: Config, clients: ClientStore | null): Check {
   const active = clients?.activeCount() ?? 0;
-  if (!active && !isLoopback(config.host))
+  if (!active && !isLoopbackHost(config.host))
     return fail(
       "clients",
       `none, and host ${config.host} is not loopback: aigw start refuses to listen there without client keys`,
@@ -367,10 +368,6 @@ async function answers(url: string, needOk = false): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host === "[::1]" || host.startsWith("127.");
 }
 
 const octal = (mode: number) => `0${mode.toString(8).padStart(3, "0")}`;

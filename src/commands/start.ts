@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import chalk from "chalk";
 import { Command, Option } from "commander";
 import { ConfigError, loadConfig } from "../config/load.js";
+import { isLoopbackHost } from "../config/net.js";
 import { readRunFile, removeRunFile, writeRunFile } from "../config/run-file.js";
 import { CliError } from "./cli-error.js";
 import { homeOf, version } from "./common.js";
@@ -224,8 +225,4 @@ function clientsLine(active: number, authOn: boolean): string {
   if (!authOn)
     return `clients  ${chalk.dim("none: /v1 is open to loopback callers (aigw clients add <name> requires keys)")}`;
   return `clients  ${active} active ${chalk.dim("· every /v1 request needs a client key (aigw clients list)")}`;
-}
-
-function isLoopbackHost(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }

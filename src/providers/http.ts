@@ -1,4 +1,5 @@
 import type { Agent } from "undici";
+import { isLoopbackHost } from "../config/net.js";
 import { GatewayError } from "../errors.js";
 import type { UpstreamResponse } from "./types.js";
 
@@ -83,6 +84,5 @@ export function upstreamFailure(err: unknown, what: string): GatewayError {
 /** Whether a provider's base URL is on this machine (a local server: no key, no price, by default). */
 export function isLoopbackUrl(baseUrl: string | null): boolean {
   if (!baseUrl) return true;
-  const host = new URL(baseUrl).hostname;
-  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+  return isLoopbackHost(new URL(baseUrl).hostname);
 }

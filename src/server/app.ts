@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
+import { isLoopbackHost } from "../config/net.js";
 import { GatewayError } from "../errors.js";
 import { toGatewayError } from "../gateway/error-shape.js";
 import type { Gateway } from "../gateway/index.js";
@@ -83,5 +84,5 @@ function bearerMatches(c: Context<AppEnv>, token: string): boolean {
 
 export function isLoopback(c: Context<AppEnv>): boolean {
   const address = c.env?.incoming?.socket.remoteAddress ?? "";
-  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+  return address !== "" && isLoopbackHost(address);
 }

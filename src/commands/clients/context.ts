@@ -40,12 +40,7 @@ export function storeCall<T>(fn: () => T): T {
   }
 }
 
-export const positiveInt = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0)
-    throw new CliError(`${flag}: expected a positive whole number, got "${value}"`, null, 2);
-  return n;
-};
+export { positiveInt } from "../common.js";
 
 export const usd = (flag: string) => (value: string) => {
   const text = value.trim().replace(/^\$/, "");

@@ -1,6 +1,7 @@
 import chalk from "chalk";
 import { Command, Option } from "commander";
 import { CliError } from "../cli-error.js";
+import { positiveInt } from "../common.js";
 import { keysContext, providerNamed } from "./context.js";
 import { readSecret } from "./read-secret.js";
 
@@ -11,13 +12,6 @@ interface AddOptions {
   key?: string;
   json?: boolean;
 }
-
-const positiveInt = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new CliError(`${flag}: expected a positive whole number, got "${value}"`, null, 2);
-  return n;
-};
 
 export const addCommand = new Command("add")
   .description("store an upstream API key, encrypted; read from stdin when piped, else a hidden prompt")

@@ -1,5 +1,6 @@
 import chalk from "chalk";
 import { Command } from "commander";
+import { maskSecret } from "../../store/secrets.js";
 import { formatClock, formatCount } from "../../ui/format.js";
 import { renderTable } from "../table.js";
 import { type KeysContext, keysContext, startOfToday } from "./context.js";
@@ -64,7 +65,7 @@ export function collectKeys(ctx: KeysContext, now: number): KeyRow[] {
       provider: provider.name,
       label: provider.keyEnv,
       source: "env",
-      masked: `${/^([a-z]{2,4}-)/i.exec(secret)?.[1] ?? ""}…${secret.slice(-4)}`,
+      masked: maskSecret(secret),
       state: "ok",
       cooling_until: null,
       rpm: null,
