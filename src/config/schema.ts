@@ -56,6 +56,8 @@ export const providerSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   limits: limitsSchema.optional(),
   timeouts: timeoutsSchema.optional(),
+  /** Its requests cost nothing (a local server); `pricing:` entries still set a price. Default false. */
+  free: z.boolean().optional(),
   /** mock only: content chunks per streamed answer, pause between chunks, pause before answering. */
   chunks: count.optional(),
   chunk_delay: duration.optional(),

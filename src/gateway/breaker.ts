@@ -12,7 +12,8 @@ interface Circuit {
 /**
  * One circuit per provider: after `failures` consecutive failures (connection errors, timeouts,
  * 5xx/529) the provider is skipped for `coolOffMs`; then one probe request is let through
- * (half-open) — success closes the circuit, failure opens it again.
+ * (half-open) — success closes the circuit, failure opens it again. It only skips a provider when
+ * there is somewhere else to go: see `longestOpen`.
  */
 export class CircuitBreaker {
   private readonly circuits = new Map<string, Circuit>();
@@ -61,6 +62,31 @@ export class CircuitBreaker {
       c.openedAt = this.opts.clock.now();
       this.move(provider, c, "open");
     }
+  }
+
+  /**
+   * Of circuits that are not closed, the one opened longest ago: where a request goes when nowhere
+   * healthy is left (panic mode, as Envoy does below its panic threshold), rather than nowhere.
+   */
+  longestOpen(providers: readonly string[]): string | null {
+    let best: string | null = null;
+    let since = Number.POSITIVE_INFINITY;
+    for (const provider of providers) {
+      const openedAt = this.circuits.get(provider)?.openedAt ?? Number.NEGATIVE_INFINITY;
+      if (openedAt < since) {
+        since = openedAt;
+        best = provider;
+      }
+    }
+    return best;
+  }
+
+  /** Lets one request through an open circuit (panic mode); its verdict closes or re-opens it. */
+  force(provider: string): void {
+    const c = this.circuits.get(provider);
+    if (!c) return;
+    if (c.state === "open") this.move(provider, c, "half-open");
+    c.probing = true;
   }
 
   /** A probe that ended without a verdict (e.g. the client left) frees the half-open slot. */

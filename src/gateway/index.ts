@@ -14,6 +14,7 @@ import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
+import { realTimers, type Timers } from "./limits/index.js";
 import { Metrics } from "./metrics.js";
 import { type Clock, Pipeline } from "./pipeline.js";
 import { Pricing } from "./pricing.js";
@@ -29,6 +30,8 @@ export type { RouteEntry, Router } from "./router.js";
 export interface Gateway {
   config: Config;
   providers: Map<string, Provider>;
+  /** Client headers some provider honours (its dialect's), forwarded on same-format routes. */
+  forwardHeaders: readonly string[];
   router: Router;
   pipeline: Pipeline;
   breaker: CircuitBreaker;
@@ -59,16 +62,21 @@ export function createGateway(opts: {
   /** Client keys; without it there are none and `/v1/*` is open (to loopback). */
   clients?: ClientStore;
   env?: NodeJS.ProcessEnv;
+  /** The providers to route to; default: built from the config. Tests pass scripted ones. */
+  providers?: Map<string, Provider>;
   clock?: Clock;
+  /** Timers behind every wait (queues, backoff, cooling keys); default the process's. */
+  timers?: Timers;
   demo?: boolean;
   /** Where warnings (budget thresholds) are written; default stderr. */
   log?: (line: string) => void;
 }): Gateway {
-  const providers = createProviders(opts.config);
+  const providers = opts.providers ?? createProviders(opts.config);
   const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
   const events = new EventBus();
   const clock = opts.clock ?? Date;
-  const limiters = new Limiters({ config: opts.config, clock, events });
+  const timers = opts.timers ?? realTimers;
+  const limiters = new Limiters({ config: opts.config, clock, timers, events });
   const clientLimits = new ClientLimits({ defaults: opts.config.default_client_limits, clock });
   const keys = new KeyPool({
     onKeyLimits: (provider, keyId, limits) => limiters.setKeyLimits(provider, keyId, limits),
@@ -145,11 +153,13 @@ export function createGateway(opts: {
     usage: opts.usage,
     events,
     clock,
+    timers,
     maxWaitMs: opts.config.queue.max_wait,
   });
   return {
     config: opts.config,
     providers,
+    forwardHeaders: [...new Set([...providers.values()].flatMap((p) => p.dialect?.forward ?? []))],
     router,
     pipeline,
     breaker,

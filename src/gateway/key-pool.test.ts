@@ -3,12 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig } from "../config/load.js";
+import { anthropicDialect } from "../providers/anthropic.js";
+import { openaiDialect, parseGoDuration } from "../providers/openai.js";
 import { createProviders } from "../providers/registry.js";
 import { type Db, openDb } from "../store/db.js";
 import { createKeyStore, type KeyStore } from "../store/keys.js";
 import { loadMasterKey, type MasterKey } from "../store/secrets.js";
 import { EventBus } from "./events.js";
-import { KeyPool, parseGoDuration, retryAfterMs } from "./key-pool.js";
+import { KeyPool, retryAfterMs } from "./key-pool.js";
 
 let dir: string;
 let db: Db;
@@ -126,7 +128,7 @@ describe("KeyPool", () => {
   });
 });
 
-describe("retryAfterMs", () => {
+describe("retryAfterMs and the providers' reset headers", () => {
   it.each([
     [{ "retry-after-ms": "250" }, 250],
     [{ "retry-after": "3" }, 3000],
@@ -137,7 +139,12 @@ describe("retryAfterMs", () => {
     [{}, null],
     [{ "retry-after": "soon" }, null],
   ])("%j → %s", (headers, expected) => {
-    expect(retryAfterMs(headers, 1_000_000)).toBe(expected);
+    const now = 1_000_000;
+    const ms =
+      retryAfterMs(headers, now) ??
+      openaiDialect.resetMs(headers, now) ??
+      anthropicDialect.resetMs(headers, now);
+    expect(ms).toBe(expected);
   });
 
   it("reads Go-style durations", () => {

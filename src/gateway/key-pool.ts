@@ -218,8 +218,8 @@ export function keySource(provider: Provider, env: NodeJS.ProcessEnv, storedCoun
 }
 
 /**
- * How long an upstream asked us to wait, from its headers: `retry-after-ms`, `retry-after` (seconds or
- * an HTTP date), OpenAI's `x-ratelimit-reset-requests` ("1s", "6m0s") or Anthropic's RFC 3339 resets.
+ * How long an upstream asked us to wait, from the standard headers: `retry-after-ms`, `retry-after`
+ * (seconds or an HTTP date). A provider's own reset headers are its dialect's (`resetMs`).
  */
 export function retryAfterMs(
   headers: Record<string, string | string[] | undefined>,
@@ -238,30 +238,5 @@ export function retryAfterMs(
     const date = Date.parse(after);
     if (!Number.isNaN(date)) return Math.max(0, date - now);
   }
-  for (const name of ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]) {
-    const value = one(name);
-    if (value) {
-      const parsed = parseGoDuration(value);
-      if (parsed !== null) return parsed;
-    }
-  }
-  for (const name of ["anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-reset"]) {
-    const value = one(name);
-    const date = value ? Date.parse(value) : Number.NaN;
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
-  }
   return null;
-}
-
-/** "1s", "6m0s", "120ms", "1h2m3.5s" → ms. */
-export function parseGoDuration(text: string): number | null {
-  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let matched = "";
-  for (const m of text.matchAll(re)) {
-    total += Number(m[1]) * units[m[2]!]!;
-    matched += m[0];
-  }
-  return matched === text && matched ? total : null;
 }

@@ -13,8 +13,6 @@ import {
   type UpstreamLimits,
 } from "./limits/index.js";
 
-type Headers = Record<string, string | string[] | undefined>;
-
 /**
  * The upstream limiters of a gateway: one per provider with `limits`, one per key with `--rpm/--tpm`,
  * and one made on demand for a key whose upstream says it is nearly out (learned from its rate-limit
@@ -72,17 +70,17 @@ export class Limiters {
   }
 
   /**
-   * Reads OpenAI's `x-ratelimit-remaining-*` / Anthropic's `anthropic-ratelimit-*-remaining` and pauses
-   * the key (or provider) until the reset when it is about to run out.
+   * Takes what an upstream's rate-limit headers say is left (read by its provider's dialect) and
+   * pauses the key (or provider) until the reset when it is about to run out.
    */
-  learn(provider: string, keyId: string | null, headers: Headers, resetMs: () => number | null): void {
-    const requests = num(
-      headers["x-ratelimit-remaining-requests"] ?? headers["anthropic-ratelimit-requests-remaining"],
-    );
-    const tokens = num(
-      headers["x-ratelimit-remaining-tokens"] ?? headers["anthropic-ratelimit-tokens-remaining"],
-    );
-    if (requests === null && tokens === null) return;
+  learn(
+    provider: string,
+    keyId: string | null,
+    remaining: { requests: number | null; tokens: number | null } | null,
+    resetMs: () => number | null,
+  ): void {
+    if (!remaining) return;
+    const { requests, tokens } = remaining;
     let limiter = keyId ? this.byKey.get(keyId) : this.byProvider.get(provider);
     if (!limiter) {
       if ((requests ?? 2) > 1) return; // plenty left: nothing to learn, nothing to pay per request
@@ -121,11 +119,6 @@ export class Limiters {
     });
     return limiter;
   }
-}
-
-function num(value: string | string[] | undefined): number | null {
-  const n = Number(Array.isArray(value) ? value[0] : value);
-  return value === undefined || !Number.isFinite(n) ? null : n;
 }
 
 /** Headers OpenAI's SDKs understand, on every response to a client with a request limit. */

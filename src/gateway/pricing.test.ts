@@ -10,6 +10,9 @@ const providers = createProviders(
       providers: {
         groq: { type: "openai-compatible", base_url: "https://api.groq.com/openai/v1" },
         lan: { type: "openai-compatible", base_url: "http://127.0.0.1:8000/v1" },
+        home: { type: "openai-compatible", base_url: "http://127.0.0.1:8001/v1", free: true },
+        // A paid API behind a loopback proxy (egress proxy, recorder, SSH tunnel) still costs money.
+        proxied: { type: "openai", base_url: "http://127.0.0.1:8080/v1" },
       },
     },
     "test",
@@ -85,10 +88,13 @@ describe("Pricing", async () => {
     expect(catalogue.cost(providers.get("groq")!, "no-such-model", usage(1000, 1000))).toBeNull();
   });
 
-  it("prices local providers and the mock at 0 unless the config prices them", () => {
+  it("prices the built-in ollama and mock and a provider that says free: true at 0, nothing else", () => {
     expect(catalogue.cost(providers.get("mock")!, "anything", usage(1000, 1000))).toBe(0);
     expect(catalogue.cost(providers.get("ollama")!, "llama3.2", usage(1000, 1000))).toBe(0);
-    expect(catalogue.cost(providers.get("lan")!, "qwen", usage(1000, 1000))).toBe(0);
+    expect(catalogue.cost(providers.get("home")!, "qwen", usage(1000, 1000))).toBe(0);
+    // On loopback is not free: unknown to every table is unpriced, a known model is priced.
+    expect(catalogue.cost(providers.get("lan")!, "qwen", usage(1000, 1000))).toBeNull();
+    expect(catalogue.cost(providers.get("proxied")!, "gpt-4o", usage(1_000_000, 0))).toBeCloseTo(2.5, 9);
   });
 
   it("lets the config override by provider/model, by model, and by glob, cached input at its own price", () => {

@@ -1,5 +1,4 @@
 import type { Config } from "../config/schema.js";
-import { isLoopbackUrl } from "../providers/http.js";
 import type { Provider } from "../providers/types.js";
 import type { TokenUsage } from "../providers/usage.js";
 import { globMatch } from "./glob.js";
@@ -13,7 +12,8 @@ const CATALOGUE: Partial<Record<Provider["type"], string>> = { openai: "openai",
 /**
  * Prices a request in USD. Config `pricing:` entries (USD per 1M tokens, by `provider/model`, model, or
  * glob) win; then the maintained @pydantic/genai-prices table (cached reads, cache writes and tiered
- * prices included); local providers (mock, anything on loopback) are free. Otherwise null: unpriced.
+ * prices included); a provider that says it is free (`free: true`; the built-in ollama and mock) costs
+ * 0. Otherwise null: unpriced, never 0 (where a provider points says nothing about what it costs).
  */
 export class Pricing {
   private table: GenaiPrices | null = null;
@@ -39,7 +39,7 @@ export class Pricing {
     if (usage.input === null && usage.output === null) return null;
     const override = this.override(`${provider.name}/${model}`, model);
     if (override) return byOverride(override, usage);
-    if (provider.type === "mock" || isLoopbackUrl(provider.baseUrl)) return 0;
+    if (provider.free) return 0;
     if (!this.table) return null;
     const providerId = CATALOGUE[provider.type] ?? provider.name;
     const id = `${providerId}\u0000${model}`;

@@ -1,7 +1,7 @@
 import { badRequest, GatewayError } from "../errors.js";
 import type { Bridge } from "../providers/translate/bridge.js";
 import { bridgeFor } from "../providers/translate/bridge.js";
-import type { UpstreamResponse, WireFormat } from "../providers/types.js";
+import { type Provider, routeFormat, type UpstreamResponse, type WireFormat } from "../providers/types.js";
 import type { UsageRecord } from "../store/usage-log.js";
 import { globMatch } from "./glob.js";
 import { retryAfterMs } from "./key-pool.js";
@@ -88,14 +88,46 @@ export function modelAllowed(allowed: readonly string[], plan: Plan): boolean {
   return matches(plan.requested) || plan.targets.every((t) => matches(t.label));
 }
 
-export function finalUpstreamError(upstream: UpstreamResponse, target: Target, detail: string): GatewayError {
+export function finalUpstreamError(
+  upstream: UpstreamResponse,
+  target: Target,
+  detail: string,
+  now: number,
+): GatewayError {
   const message = `${target.label} answered HTTP ${upstream.status}: ${detail}`;
   if (upstream.status === 429) {
     // Always seconds, whatever form (seconds, HTTP date, ms, reset headers) the upstream used.
-    const retryAfter = String(
-      Math.max(1, Math.ceil((retryAfterMs(upstream.headers, Date.now()) ?? 1000) / 1000)),
-    );
+    const ms = upstreamRetryAfterMs(target.provider, upstream.headers, now) ?? 1000;
+    const retryAfter = String(Math.max(1, Math.ceil(ms / 1000)));
     return new GatewayError(429, "rate_limit_exceeded", message, { headers: { "retry-after": retryAfter } });
   }
   return new GatewayError(upstream.status === 504 ? 504 : 502, "upstream_error", message);
+}
+
+/** How long an upstream asked us to wait: the standard headers, else its own dialect's reset headers. */
+export function upstreamRetryAfterMs(
+  provider: Provider,
+  headers: UpstreamResponse["headers"],
+  now: number,
+): number | null {
+  return retryAfterMs(headers, now) ?? provider.dialect?.resetMs(headers, now) ?? null;
+}
+
+/**
+ * The legs a request can take, in the order to try them. A target that does not serve the route is
+ * left out; when none does, that is the request's fault (400), found before budgets and limits.
+ */
+export function legsFor(req: GatewayRequest, targets: readonly Target[]): Leg[] {
+  const clientFormat = routeFormat[req.route];
+  const legs: Leg[] = [];
+  let first: unknown = null;
+  for (const target of targets) {
+    try {
+      legs.push(legFor(req, target, clientFormat));
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (legs.length === 0) throw first;
+  return legs;
 }

@@ -3,11 +3,12 @@ import { GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { SseParser } from "../providers/sse.js";
 import type { Bridge } from "../providers/translate/bridge.js";
-import type { UpstreamResponse, WireFormat } from "../providers/types.js";
+import type { HeaderDialect, UpstreamResponse, WireFormat } from "../providers/types.js";
 import { createStreamWatcher, type TokenUsage, usageFromBody } from "../providers/usage.js";
 import type { UsageRecord } from "../store/usage-log.js";
 import { FrameRecorder } from "./cache.js";
 import { errorFrame } from "./error-shape.js";
+import type { RequestLedger } from "./ledger.js";
 
 /** What the server sends back: a JSON body, or a stream whose usage row lands when it ends. */
 export interface GatewayResponse {
@@ -17,7 +18,7 @@ export interface GatewayResponse {
   stream: AsyncIterable<Uint8Array> | null;
 }
 
-/** One upstream answer on its way to the client: formats on each side, and how to finish the row. */
+/** One upstream answer on its way to the client: formats on each side, and the ledger it settles into. */
 export interface Delivery {
   requestId: string;
   upstream: UpstreamResponse;
@@ -30,12 +31,47 @@ export interface Delivery {
   model: string;
   label: string;
   clientWantsUsage: boolean;
-  rec: UsageRecord;
-  t0: number;
+  /** Where usage, the outcome and the answer for the cache go; the pipeline closes it. */
+  ledger: RequestLedger;
   signal: AbortSignal;
-  finish(status: number, errorType: string | null): void;
-  /** Hands the finished answer in the client's format to the cache (null: nothing worth storing). */
-  keep: ((answer: Uint8Array | Record<string, unknown> | null) => void) | null;
+}
+
+/** Response headers of an upstream that must not be copied to the client. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "content-length",
+  "content-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "set-cookie",
+  "date",
+  "server",
+  "alt-svc",
+  "via",
+  "cf-ray",
+]);
+
+/**
+ * The upstream's headers a client may see. Its rate-limit family (its dialect's) is one key's counts,
+ * not the client's: hidden when `hideRateHeaders` (aigw limits the client, or the formats differ).
+ */
+export function clientHeaders(
+  upstream: UpstreamResponse,
+  dialect: HeaderDialect | undefined,
+  hideRateHeaders: boolean,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(upstream.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (hideRateHeaders && dialect?.isRateHeader(name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return headers;
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -50,8 +86,7 @@ export async function deliverError(d: Delivery): Promise<GatewayResponse> {
     body = json(d.bridge.error(d.upstream.status, parseJson(body)));
     d.headers["content-type"] = "application/json";
   }
-  d.finish(d.upstream.status, "upstream_rejected");
-  d.keep?.(null);
+  d.ledger.end(d.upstream.status, "upstream_rejected");
   return { status: d.upstream.status, headers: d.headers, body, stream: null };
 }
 
@@ -62,29 +97,34 @@ export async function deliverJson(d: Delivery): Promise<GatewayResponse> {
   } catch (err) {
     throw upstreamFailure(err, d.label);
   }
-  d.rec.ttfb_ms = performance.now() - d.t0;
+  const { rec } = d.ledger;
+  rec.ttfb_ms = performance.now() - d.ledger.t0;
   const parsed = parseJson(body);
-  setUsage(d.rec, usageFromBody(d.upstreamFormat, parsed));
+  setUsage(rec, usageFromBody(d.upstreamFormat, parsed));
   if (d.bridge && parsed && typeof parsed === "object") {
     body = json(d.bridge.response(parsed as Record<string, unknown>, d.model));
   }
-  d.finish(d.upstream.status, null);
-  d.keep?.(d.upstream.status === 200 ? body : null);
-  if (d.rec.cost_usd !== null) d.headers["x-aigw-cost-usd"] = String(d.rec.cost_usd);
+  d.ledger.end(d.upstream.status, null);
+  if (d.upstream.status === 200 && d.ledger.leads) d.ledger.keep(body);
   return { status: d.upstream.status, headers: d.headers, body, stream: null };
 }
 
 /**
  * Forwards a stream frame by frame as it arrives; a watcher beside the pipe captures usage and the
- * proper end; a bridge translates frames when formats differ. The usage row lands when it ends,
- * however it ends (completed, upstream failure, or the client leaving).
+ * proper end; a bridge translates frames when formats differ. When it ends, however it ends
+ * (completed, upstream failure, or the client leaving), its usage and outcome go to the ledger.
  */
 export function deliverStream(d: Delivery): GatewayResponse {
   const watcher = createStreamWatcher(d.upstreamFormat, d.bridge ? true : d.clientWantsUsage);
   const translator =
     d.bridge?.stream(d.model, { includeUsage: d.clientWantsUsage, requestId: d.requestId }) ?? null;
   // Upstream frames, kept beside the pipe only when the cache wants the whole answer.
-  const recorder = d.keep ? new FrameRecorder(RECORD_LIMIT) : null;
+  const { ledger } = d;
+  const { rec } = ledger;
+  // Until the stream says otherwise: a stream never pulled was left by its client.
+  ledger.end(200, "client_aborted");
+  rec.aborted = true;
+  const recorder = ledger.leads ? new FrameRecorder(RECORD_LIMIT) : null;
   const render = (frames: ReturnType<SseParser["push"]>): string => {
     let out = "";
     for (const frame of frames) {
@@ -108,7 +148,7 @@ export function deliverStream(d: Delivery): GatewayResponse {
       for await (const chunk of d.upstream.body) {
         const out = render(parser.push(decoder.decode(chunk, { stream: true })));
         if (!out) continue;
-        d.rec.ttfb_ms ??= performance.now() - d.t0;
+        rec.ttfb_ms ??= performance.now() - ledger.t0;
         yield Buffer.from(out);
       }
       let rest = render(parser.flush());
@@ -137,15 +177,13 @@ export function deliverStream(d: Delivery): GatewayResponse {
         yield Buffer.from(errorFrame(d.clientFormat, error));
       }
     } finally {
-      setUsage(d.rec, watcher.usage);
-      if (!ended) {
-        d.rec.aborted = true;
-        errorType ??= "client_aborted";
-      }
-      d.finish(200, errorType);
-      if (d.keep) {
-        const whole = ended && !errorType ? recorder!.assemble(d.upstreamFormat) : null;
-        d.keep(whole && d.bridge ? d.bridge.response(whole, d.model) : whole);
+      setUsage(rec, watcher.usage);
+      rec.aborted = !ended;
+      if (!ended) errorType ??= "client_aborted";
+      ledger.end(200, errorType);
+      if (recorder && ended && !errorType) {
+        const whole = recorder.assemble(d.upstreamFormat);
+        ledger.keep(whole && d.bridge ? d.bridge.response(whole, d.model) : whole);
       }
     }
   }

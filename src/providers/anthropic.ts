@@ -1,7 +1,7 @@
 import type { ProviderConfig } from "../config/schema.js";
 import { createUpstreamHttp, type HttpTimeouts } from "./http.js";
-import { pick } from "./openai.js";
-import type { Provider, UpstreamCall } from "./types.js";
+import { num, one, pick } from "./openai.js";
+import type { HeaderDialect, Provider, UpstreamCall } from "./types.js";
 
 /** Sent when a client (curl, say) names no API version. */
 export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
@@ -28,6 +28,8 @@ export function createAnthropicProvider(
     needsKey: true,
     keyEnv: config.api_key_env ?? `${name.toUpperCase().replace(/-/g, "_")}_API_KEY`,
     baseUrl: config.base_url,
+    dialect: anthropicDialect,
+    free: config.free ?? false,
     send(call: UpstreamCall) {
       return http.request({
         method: "POST",
@@ -43,3 +45,22 @@ export function createAnthropicProvider(
     close: () => http.close(),
   };
 }
+
+/** Anthropic's `anthropic-ratelimit-*` headers: remaining counts, and resets as RFC 3339 times. */
+export const anthropicDialect: HeaderDialect = {
+  forward: ["anthropic-version", "anthropic-beta"],
+  remaining(headers) {
+    const requests = num(headers["anthropic-ratelimit-requests-remaining"]);
+    const tokens = num(headers["anthropic-ratelimit-tokens-remaining"]);
+    return requests === null && tokens === null ? null : { requests, tokens };
+  },
+  resetMs(headers, now) {
+    for (const name of ["anthropic-ratelimit-requests-reset", "anthropic-ratelimit-tokens-reset"]) {
+      const value = one(headers, name);
+      const date = value ? Date.parse(value) : Number.NaN;
+      if (!Number.isNaN(date)) return Math.max(0, date - now);
+    }
+    return null;
+  },
+  isRateHeader: (name) => name.startsWith("anthropic-ratelimit-"),
+};

@@ -70,15 +70,43 @@ const TIMEOUT_PHASES: Record<string, string> = {
 
 /**
  * Turns a failure to reach an upstream (or a stall) into the gateway's error: timeouts are 504,
- * anything else 502. `what` names the target for the message.
+ * anything else 502. `what` names the target, `host` where it was sought.
  */
-export function upstreamFailure(err: unknown, what: string): GatewayError {
+export function upstreamFailure(err: unknown, what: string, host: string | null = null): GatewayError {
   if (err instanceof GatewayError) return err;
   const code = (err as { code?: string } | null)?.code;
   const phase = code ? TIMEOUT_PHASES[code] : undefined;
-  if (phase) return new GatewayError(504, "upstream_timeout", `${what} timed out ${phase}`, { cause: err });
+  const at = host ? ` at ${host}` : "";
+  if (phase)
+    return new GatewayError(504, "upstream_timeout", `${what} timed out ${phase}${at}`, { cause: err });
   const detail = code ?? (err instanceof Error ? err.message : String(err));
-  return new GatewayError(502, "upstream_error", `${what} could not be reached (${detail})`, { cause: err });
+  return new GatewayError(502, "upstream_error", `${what} could not be reached${at} (${detail})`, {
+    cause: err,
+  });
+}
+
+/** Codes of undici's and Node's that mean a bad argument: our bug, not the network's. */
+const OUR_CODES = new Set(["UND_ERR_INVALID_ARG", "UND_ERR_INVALID_RETURN_VALUE", "UND_ERR_NOT_SUPPORTED"]);
+
+/**
+ * Whether a thrown error is the network's (refused, reset, DNS, TLS, timeouts), as opposed to a bug of
+ * ours (a RangeError from a body too deep to serialize, a TypeError): only the network's counts
+ * against an upstream.
+ */
+export function isTransportError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string" || OUR_CODES.has(code)) return false;
+  return !code.startsWith("ERR_") || code.startsWith("ERR_TLS") || code.startsWith("ERR_SSL");
+}
+
+/** The host:port a provider is reached at, for messages; null for one with no URL (the mock). */
+export function hostOf(baseUrl: string | null): string | null {
+  if (!baseUrl) return null;
+  try {
+    return new URL(baseUrl).host;
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a provider's base URL is on this machine (a local server: no key, no price, by default). */

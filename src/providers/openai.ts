@@ -1,6 +1,6 @@
 import type { ProviderConfig, ProviderType } from "../config/schema.js";
 import { createUpstreamHttp, type HttpTimeouts } from "./http.js";
-import type { Provider, Route, UpstreamCall } from "./types.js";
+import type { HeaderDialect, Provider, Route, UpstreamCall } from "./types.js";
 
 const PATHS: Record<Route, string> = { chat: "/chat/completions", embeddings: "/embeddings", messages: "" };
 
@@ -27,12 +27,14 @@ export function createOpenAIProvider(
     needsKey: type === "openai",
     keyEnv: config.api_key_env ?? `${name.toUpperCase().replace(/-/g, "_")}_API_KEY`,
     baseUrl: config.base_url,
+    dialect: openaiDialect,
+    free: config.free ?? false,
     send(call: UpstreamCall) {
       return http.request({
         method: "POST",
         path: PATHS[call.route] + call.query,
         headers: {
-          ...pick(call.headers, FORWARDED),
+          ...pick(call.headers, openaiDialect.forward),
           ...baseHeaders(call.key),
           "content-type": "application/json",
         },
@@ -47,7 +49,49 @@ export function createOpenAIProvider(
   };
 }
 
-const FORWARDED = ["openai-organization", "openai-project", "openai-beta"];
+type Headers = Record<string, string | string[] | undefined>;
+
+/** OpenAI's `x-ratelimit-*` headers: remaining counts, and resets as Go durations ("1s", "6m0s"). */
+export const openaiDialect: HeaderDialect = {
+  forward: ["openai-organization", "openai-project", "openai-beta"],
+  remaining(headers) {
+    const requests = num(headers["x-ratelimit-remaining-requests"]);
+    const tokens = num(headers["x-ratelimit-remaining-tokens"]);
+    return requests === null && tokens === null ? null : { requests, tokens };
+  },
+  resetMs(headers) {
+    for (const name of ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]) {
+      const value = one(headers, name);
+      const parsed = value ? parseGoDuration(value) : null;
+      if (parsed !== null) return parsed;
+    }
+    return null;
+  },
+  isRateHeader: (name) => name.startsWith("x-ratelimit-"),
+};
+
+export function one(headers: Headers, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function num(value: string | string[] | undefined): number | null {
+  const n = Number(Array.isArray(value) ? value[0] : value);
+  return value === undefined || !Number.isFinite(n) ? null : n;
+}
+
+/** "1s", "6m0s", "120ms", "1h2m3.5s" → ms. */
+export function parseGoDuration(text: string): number | null {
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let matched = "";
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched += m[0];
+  }
+  return matched === text && matched ? total : null;
+}
 
 export function pick(headers: Record<string, string>, names: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};

@@ -9,8 +9,9 @@ import type { Provider } from "./types.js";
 const BUILTIN: Record<string, ProviderConfig & { type: ProviderType }> = {
   openai: { type: "openai", base_url: "https://api.openai.com/v1" },
   anthropic: { type: "anthropic", base_url: "https://api.anthropic.com" },
-  ollama: { type: "openai-compatible", base_url: "http://127.0.0.1:11434/v1" },
-  mock: { type: "mock" },
+  // Free is said, never inferred from where a provider points (a loopback proxy may front a paid API).
+  ollama: { type: "openai-compatible", base_url: "http://127.0.0.1:11434/v1", free: true },
+  mock: { type: "mock", free: true },
 };
 
 /** Bare model names (no `provider/`) that a provider type claims. */
@@ -32,7 +33,8 @@ export function createProviders(config: Config): Map<string, Provider> {
       );
     const timeouts = { ...config.timeouts, ...merged.timeouts };
     if (type === "mock") {
-      providers.set(name, createMockProvider(name, merged));
+      // The mock's answers are made up: free unless the config says otherwise.
+      providers.set(name, { ...createMockProvider(name, merged), free: merged.free ?? true });
       continue;
     }
     const base_url = merged.base_url;

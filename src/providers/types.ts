@@ -34,6 +34,20 @@ export interface UpstreamResponse {
   body: AsyncIterable<Uint8Array>;
 }
 
+type Headers = Record<string, string | string[] | undefined>;
+
+/** A provider's own header dialect: what it honours from clients and how it states its rate limits. */
+export interface HeaderDialect {
+  /** Client headers that change what it does (`anthropic-beta`, ...), forwarded on same-format routes. */
+  readonly forward: readonly string[];
+  /** Requests and tokens left, from its rate-limit headers; null when it sent none. */
+  remaining(headers: Headers): { requests: number | null; tokens: number | null } | null;
+  /** How long until its limits reset, from its own reset headers (after the standard Retry-After). */
+  resetMs(headers: Headers, now: number): number | null;
+  /** Whether a response header is one of its rate-limit family (one key's counts, not the client's). */
+  isRateHeader(name: string): boolean;
+}
+
 export interface ModelListing {
   id: string;
   owned_by: string;
@@ -54,6 +68,10 @@ export interface Provider {
   readonly baseUrl: string | null;
   /** Failures are per model (the mock's `error-503` models), so one failing model must not open the circuit of all. */
   readonly circuitPerModel?: boolean;
+  /** Its header dialect; none means only the standard headers (Retry-After) are understood. */
+  readonly dialect?: HeaderDialect;
+  /** Requests cost nothing (local servers, the mock, or `free: true`); `pricing:` can still set a price. */
+  readonly free?: boolean;
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /** Cheapest authenticated call (list models), for `aigw keys test`. */
   probe(key: string | null, signal: AbortSignal): Promise<UpstreamResponse>;

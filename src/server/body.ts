@@ -11,6 +11,8 @@ export async function readJsonBody(c: Context<AppEnv>, max: number): Promise<Rec
   const text = await bodyText(c, max);
   if (text === undefined) throw tooLarge(max);
   if (!text) throw badRequest("request body is empty: expected a JSON object");
+  const depth = tooDeep(text, MAX_DEPTH);
+  if (depth) throw badRequest(`request body is nested deeper than ${MAX_DEPTH} levels`, "too_deep");
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -21,6 +23,34 @@ export async function readJsonBody(c: Context<AppEnv>, max: number): Promise<Rec
     throw badRequest("request body must be a JSON object");
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * How deep a body may nest objects and arrays. Real requests (messages, content blocks, tool schemas)
+ * stay well under it; past it a body is a 400 before anything on the request path walks it, so no
+ * recursive walk (cache key, translators, token estimate, JSON.stringify) can overflow the stack.
+ */
+export const MAX_DEPTH = 100;
+
+/** Whether JSON text nests deeper than `max`: one pass over the characters, no recursion. */
+export function tooDeep(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) {
+      inString = true;
+    } else if (ch === 0x7b || ch === 0x5b) {
+      if (++depth > max) return true;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function tooLarge(max: number): GatewayError {

@@ -5,9 +5,11 @@ import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { GatewayError } from "../../errors.js";
 import { ClientIndex } from "../../gateway/clients.js";
+import { toGatewayError } from "../../gateway/error-shape.js";
 import { type ClientStore, createClientStore } from "../../store/clients.js";
 import { type Db, openDb } from "../../store/db.js";
 import type { AppEnv } from "../app.js";
+import { formatOfPath, renderError } from "../render.js";
 import { clientAuth } from "./auth.js";
 
 let dir: string;
@@ -41,9 +43,14 @@ function app(opts: { requireAuth?: boolean } = {}) {
     clientAuth({
       clients,
       ...opts,
-      onReject: (meta, err: GatewayError) => rejected.push([meta.route, err.status]),
+      onReject: (meta, err: GatewayError) => {
+        rejected.push([meta.route, err.status]);
+        return err;
+      },
     }),
   );
+  // As the real app does: thrown errors render once, in the route's shape.
+  app.onError((err, c) => renderError(formatOfPath(c.req.path), toGatewayError(err)));
   const who = (c: { get: (k: "client" | "allowedModels") => unknown; json: (v: unknown) => Response }) =>
     c.json({ client: c.get("client"), models: c.get("allowedModels") });
   app.post("/v1/messages", (c) => who(c));

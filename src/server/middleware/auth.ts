@@ -4,14 +4,13 @@ import type { ClientIndex, ClientKeyRejection } from "../../gateway/clients.js";
 import type { Route } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
 import { header } from "../node-request.js";
-import { formatOfPath, renderError } from "../render.js";
 
 export interface ClientAuthOptions {
   clients: ClientIndex;
   /** Require a key even while no client exists (the gateway listens beyond loopback). Default false. */
   requireAuth?: boolean;
-  /** Logs a turned-away request (one usage row), for the routes that have usage rows. */
-  onReject?: (meta: { id: string; route: Route; client: null }, err: GatewayError) => void;
+  /** Logs a turned-away request (one usage row), for the routes that have usage rows; the error to throw. */
+  onReject?: (meta: { id: string; route: Route; client: null }, err: GatewayError) => GatewayError;
   now?: () => number;
 }
 
@@ -54,8 +53,8 @@ export function clientAuth(opts: ClientAuthOptions): MiddlewareHandler<AppEnv> {
     const err = new GatewayError(401, "authentication_error", REJECTIONS[reason], { code: reason });
     const id = c.get("requestId");
     const route = c.req.method === "POST" ? LOGGED[c.req.path] : undefined;
-    if (route) onReject?.({ id, route, client: null }, err);
-    return renderError(formatOfPath(c.req.path), err, { "x-aigw-request-id": id });
+    // The app's onError renders it in the route's shape.
+    throw (route && onReject?.({ id, route, client: null }, err)) || err;
   };
 }
 

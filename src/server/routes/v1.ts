@@ -2,20 +2,10 @@ import type { Context, Hono } from "hono";
 import { GatewayError } from "../../errors.js";
 import { type CacheHints, noCacheHints } from "../../gateway/cache.js";
 import type { Gateway, GatewayResponse } from "../../gateway/index.js";
-import { type Route, routeFormat } from "../../providers/types.js";
+import type { Route } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
 import { readJsonBody } from "../body.js";
 import { clientSignal, header, queryString } from "../node-request.js";
-import { renderError } from "../render.js";
-
-/** Client headers that change what an upstream does; forwarded on same-format routes. */
-const FORWARDED_HEADERS = [
-  "anthropic-version",
-  "anthropic-beta",
-  "openai-organization",
-  "openai-project",
-  "openai-beta",
-];
 
 /** `POST /v1/chat/completions`, `/v1/messages`, `/v1/embeddings`: parse, hand to the pipeline, send back. */
 export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody: number }): void {
@@ -35,33 +25,27 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
             : new GatewayError(400, "invalid_request_error", "the request body did not arrive in full", {
                 code: "client_aborted",
               });
-        gateway.pipeline.reject({ id, route, client }, err);
-        return renderError(routeFormat[route], err, { "x-aigw-request-id": id });
+        throw gateway.pipeline.reject({ id, route, client }, err);
       }
       const headers: Record<string, string> = {};
-      for (const name of FORWARDED_HEADERS) {
+      for (const name of gateway.forwardHeaders) {
         const value = header(c, name);
         if (value !== undefined) headers[name] = value;
       }
-      try {
-        const res = await gateway.pipeline.handle({
-          id,
-          route,
-          body,
-          headers,
-          query: queryString(c),
-          client,
-          allowedModels: c.get("allowedModels"),
-          tags: header(c, "x-aigw-tags") ?? null,
-          cacheHints: cacheHints(c),
-          signal,
-        });
-        return toResponse(res);
-      } catch (err) {
-        if (err instanceof GatewayError)
-          return renderError(routeFormat[route], err, { "x-aigw-request-id": id });
-        throw err;
-      }
+      // A GatewayError thrown here is rendered by the app's one onError, in the route's shape.
+      const res = await gateway.pipeline.handle({
+        id,
+        route,
+        body,
+        headers,
+        query: queryString(c),
+        client,
+        allowedModels: c.get("allowedModels"),
+        tags: header(c, "x-aigw-tags") ?? null,
+        cacheHints: cacheHints(c),
+        signal,
+      });
+      return toResponse(res);
     };
   app.post("/v1/chat/completions", handler("chat"));
   app.post("/v1/messages", handler("messages"));
