@@ -35,6 +35,8 @@ export interface Gateway {
   router: Router;
   pipeline: Pipeline;
   breaker: CircuitBreaker;
+  /** Target order and in-flight counts (least-busy). */
+  order: TargetOrder;
   budgets: Budgets;
   limiters: Limiters;
   clientLimits: ClientLimits;
@@ -128,6 +130,7 @@ export function createGateway(opts: {
     circuits: () => breaker.status(),
     budgets: () => budgets.status(),
   });
+  const order = new TargetOrder();
   const pipeline = new Pipeline({
     metrics,
     cache,
@@ -147,7 +150,7 @@ export function createGateway(opts: {
       });
     },
     breaker,
-    order: new TargetOrder(),
+    order,
     router,
     keys,
     usage: opts.usage,
@@ -163,6 +166,7 @@ export function createGateway(opts: {
     router,
     pipeline,
     breaker,
+    order,
     budgets,
     limiters,
     clientLimits,

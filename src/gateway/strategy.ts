@@ -30,6 +30,11 @@ export class TargetOrder {
     this.inFlight.set(target.label, Math.max(0, (this.inFlight.get(target.label) ?? 1) - 1));
   }
 
+  /** Requests in flight to a target (`provider/model`). */
+  busy(label: string): number {
+    return this.inFlight.get(label) ?? 0;
+  }
+
   /** nginx's smooth weighted round-robin: even spread, proportional to weights. */
   private nextWeighted(plan: Plan): number {
     const weights = plan.targets.map((t) => t.weight);
