@@ -4,7 +4,7 @@ import { handleCliError } from "./commands/cli-error.js";
 import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
 import { dashboardCommand } from "./commands/dashboard.js";
-import { doctorCommand } from "./commands/doctor.js";
+import { doctorCommand } from "./commands/doctor/index.js";
 import { initCommand } from "./commands/init.js";
 import { keysCommand } from "./commands/keys/index.js";
 import { modelsCommand } from "./commands/models.js";

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
-import type { Check } from "../src/commands/doctor.js";
+import type { Check } from "../src/commands/doctor/index.js";
 import { STARTER_CONFIG } from "../src/commands/init.js";
 import { loadConfig, parseConfig } from "../src/config/load.js";
 import { createRouter } from "../src/gateway/router.js";
