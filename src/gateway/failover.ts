@@ -48,11 +48,12 @@ export class Failover {
     const failures: TargetFailure[] = [];
     const skipped: Leg[] = [];
     for (const [index, leg] of legs.entries()) {
+      if (req.signal.aborted) break;
       if (!this.deps.breaker.allow(circuitOf(leg.target))) {
         skipped.push(leg);
         continue;
       }
-      const isLast = index === legs.length - 1 && skipped.length === 0;
+      const isLast = index === legs.length - 1;
       const result = await this.tryLeg(req, ledger, leg, {
         deadline,
         isLast,
@@ -63,11 +64,16 @@ export class Failover {
     }
     const panic = this.deps.breaker.longestOpen(skipped.map((l) => circuitOf(l.target)));
     const leg = skipped.find((l) => circuitOf(l.target) === panic);
-    if (leg) {
+    if (leg && !req.signal.aborted) {
       this.deps.breaker.force(circuitOf(leg.target));
       const result = await this.tryLeg(req, ledger, leg, { deadline, isLast: true, attempts: 1 });
       if ("outcome" in result) return result.outcome;
       failures.push(result.failure);
+    }
+    // A client that left while backing off ends the search: its row says so, no circuit moved.
+    if (req.signal.aborted) {
+      const error = new GatewayError(499, "api_error", "client closed the request");
+      return { ok: false, fault: "aborted", error };
     }
     return summarize(failures);
   }
@@ -126,8 +132,8 @@ export class Failover {
     const { backoffMs, maxBackoffMs } = this.deps.retry;
     const wait = Math.random() * Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
     if (this.deps.clock.now() + wait > deadline) return false;
-    await pause(this.deps.timers, wait, req.signal);
-    return true;
+    await pause(this.deps.timers, wait, req.signal).catch(() => {});
+    return !req.signal.aborted;
   }
 }
 

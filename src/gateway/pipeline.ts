@@ -1,5 +1,5 @@
 import { GatewayError } from "../errors.js";
-import { type Route, routeFormat, type UpstreamResponse } from "../providers/types.js";
+import type { Route } from "../providers/types.js";
 import type { UsageLog, UsageRecord } from "../store/usage-log.js";
 import type { CircuitBreaker } from "./breaker.js";
 import type { Budgets } from "./budgets.js";
@@ -14,8 +14,8 @@ import { RequestLedger } from "./ledger.js";
 import type { ClientLimits, Limiters } from "./limiters.js";
 import { type Clock, realTimers, type Timers } from "./limits/index.js";
 import type { Metrics } from "./metrics.js";
-import { type Leg, legsFor, modelAllowed, newUsageRecord, validate } from "./request.js";
-import { clientHeaders, deliverError, deliverJson, deliverStream, type GatewayResponse } from "./respond.js";
+import { legsFor, modelAllowed, newUsageRecord, validate } from "./request.js";
+import { deliver, type GatewayResponse } from "./respond.js";
 import type { Router } from "./router.js";
 import type { TargetOrder } from "./strategy.js";
 
@@ -136,7 +136,7 @@ export class Pipeline {
     const outcome = await this.failover.run(req, ledger, legs, cached.deadline);
     if (!outcome.ok) throw outcome.error;
     if (outcome.leg.target !== plan.targets[0]) rec.fallback_from = plan.targets[0]!.label;
-    return this.deliver(req, ledger, outcome.leg, outcome.upstream);
+    return deliver(req, ledger, outcome.leg, outcome.upstream);
   }
 
   /** A client over its rpm/tpm gets an immediate 429 with Retry-After: its own wallet is at stake. */
@@ -161,30 +161,6 @@ export class Pipeline {
         headers: { "retry-after": String(Math.max(1, seconds)), "retry-after-ms": String(Math.ceil(waitMs)) },
       },
     );
-  }
-
-  private deliver(req: GatewayRequest, ledger: RequestLedger, leg: Leg, upstream: UpstreamResponse) {
-    const { target } = leg;
-    const hideRateHeaders = leg.bridge !== null || Object.keys(ledger.rateHeaders).length > 0;
-    const headers = clientHeaders(upstream, target.provider.dialect, hideRateHeaders);
-    headers["x-aigw-provider"] = target.label;
-    headers["x-aigw-cache"] = ledger.rec.cache;
-    const delivery = {
-      requestId: req.id,
-      upstream,
-      headers,
-      clientFormat: routeFormat[req.route],
-      upstreamFormat: leg.upstreamFormat,
-      bridge: leg.bridge,
-      model: target.model,
-      label: target.label,
-      clientWantsUsage:
-        (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
-      ledger,
-      signal: req.signal,
-    };
-    if (req.body.stream === true && upstream.status < 400) return deliverStream(delivery);
-    return upstream.status >= 400 ? deliverError(delivery) : deliverJson(delivery);
   }
 
   /** What every response of a request carries, errors included. */

@@ -3,12 +3,19 @@ import { GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { SseParser } from "../providers/sse.js";
 import type { Bridge } from "../providers/translate/bridge.js";
-import type { HeaderDialect, UpstreamResponse, WireFormat } from "../providers/types.js";
+import {
+  type HeaderDialect,
+  routeFormat,
+  type UpstreamResponse,
+  type WireFormat,
+} from "../providers/types.js";
 import { createStreamWatcher, type TokenUsage, usageFromBody } from "../providers/usage.js";
 import type { UsageRecord } from "../store/usage-log.js";
 import { FrameRecorder } from "./cache.js";
 import { errorFrame } from "./error-shape.js";
 import type { RequestLedger } from "./ledger.js";
+import type { GatewayRequest } from "./pipeline.js";
+import type { Leg } from "./request.js";
 
 /** What the server sends back: a JSON body, or a stream whose usage row lands when it ends. */
 export interface GatewayResponse {
@@ -72,6 +79,36 @@ export function clientHeaders(
     headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   return headers;
+}
+
+/** Hands an upstream's answer to the client: passed through, or translated when formats differ. */
+export function deliver(
+  req: GatewayRequest,
+  ledger: RequestLedger,
+  leg: Leg,
+  upstream: UpstreamResponse,
+): GatewayResponse | Promise<GatewayResponse> {
+  const { target } = leg;
+  const hideRateHeaders = leg.bridge !== null || Object.keys(ledger.rateHeaders).length > 0;
+  const headers = clientHeaders(upstream, target.provider.dialect, hideRateHeaders);
+  headers["x-aigw-provider"] = target.label;
+  headers["x-aigw-cache"] = ledger.rec.cache;
+  const delivery: Delivery = {
+    requestId: req.id,
+    upstream,
+    headers,
+    clientFormat: routeFormat[req.route],
+    upstreamFormat: leg.upstreamFormat,
+    bridge: leg.bridge,
+    model: target.model,
+    label: target.label,
+    clientWantsUsage:
+      (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    ledger,
+    signal: req.signal,
+  };
+  if (req.body.stream === true && upstream.status < 400) return deliverStream(delivery);
+  return upstream.status >= 400 ? deliverError(delivery) : deliverJson(delivery);
 }
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
