@@ -87,8 +87,7 @@ export class Failover {
   ): Promise<{ outcome: Outcome } | { failure: TargetFailure }> {
     const { breaker } = this.deps;
     const circuit = circuitOf(leg.target);
-    let failure: TargetFailure = { target: leg.target, tries: 0, last: skippedAttempt(leg.target) };
-    for (let attempt = 1; attempt === 1 || breaker.allow(circuit); attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(req, ledger, leg, opts);
       if (result.ok) {
         breaker.success(circuit);
@@ -98,14 +97,15 @@ export class Failover {
       if (fault === "upstream_transport" || (fault === "upstream_status" && status >= 500))
         breaker.failure(circuit);
       else breaker.release(circuit);
-      failure = { target: leg.target, tries: attempt, last: result };
+      const failure: TargetFailure = { target: leg.target, tries: attempt, last: result };
       if (fault === "aborted" || fault === "client" || fault === "gateway")
         return { outcome: { ok: false, fault, error: messageOf(failure) } };
-      // Capacity and a 429 go to the next leg at once; only the upstream's own failures are retried.
-      if (fault === "capacity" || (fault === "upstream_status" && status === 429)) break;
-      if (attempt >= opts.attempts || !(await this.backoff(req, attempt, opts.deadline))) break;
+      // Capacity and a 429 go to the next leg at once; only the upstream's own failures are retried,
+      // while its circuit (which they may have just opened) still lets them.
+      if (fault === "capacity" || (fault === "upstream_status" && status === 429)) return { failure };
+      if (attempt >= opts.attempts || !(await this.backoff(req, attempt, opts.deadline))) return { failure };
+      if (!breaker.allow(circuit)) return { failure };
     }
-    return { failure };
   }
 
   /** One call (with key rotation); a retryable upstream status is read and turned into a failure. */
@@ -140,16 +140,6 @@ export class Failover {
 /** The circuit a failure counts against: the provider's, or the model's where failures are per model. */
 function circuitOf(target: Target): string {
   return target.provider.circuitPerModel ? target.label : target.provider.name;
-}
-
-function skippedAttempt(target: Target): Exclude<Attempt, { ok: true }> {
-  const message = `${target.label} skipped: its circuit is open after repeated failures`;
-  return {
-    ok: false,
-    fault: "capacity",
-    status: 502,
-    error: new GatewayError(502, "upstream_error", message),
-  };
 }
 
 /** One target's failure, said once: what happened and after how many tries. */

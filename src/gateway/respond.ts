@@ -118,7 +118,9 @@ const RECORD_LIMIT = 8 * 1024 * 1024;
 
 /** An upstream 4xx the request caused: passed through, translated into the client's shape if needed. */
 export async function deliverError(d: Delivery): Promise<GatewayResponse> {
-  let body = await readAll(d.upstream.body);
+  let body = await readAll(d.upstream.body).catch((err: unknown) => {
+    throw upstreamFailure(err, d.label);
+  });
   if (d.bridge) {
     body = json(d.bridge.error(d.upstream.status, parseJson(body)));
     d.headers["content-type"] = "application/json";
@@ -155,12 +157,12 @@ export function deliverStream(d: Delivery): GatewayResponse {
   const watcher = createStreamWatcher(d.upstreamFormat, d.bridge ? true : d.clientWantsUsage);
   const translator =
     d.bridge?.stream(d.model, { includeUsage: d.clientWantsUsage, requestId: d.requestId }) ?? null;
-  // Upstream frames, kept beside the pipe only when the cache wants the whole answer.
   const { ledger } = d;
   const { rec } = ledger;
   // Until the stream says otherwise: a stream never pulled was left by its client.
   ledger.end(200, "client_aborted");
   rec.aborted = true;
+  // Upstream frames, kept beside the pipe only when the cache wants the whole answer.
   const recorder = ledger.leads ? new FrameRecorder(RECORD_LIMIT) : null;
   const render = (frames: ReturnType<SseParser["push"]>): string => {
     let out = "";

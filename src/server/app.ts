@@ -65,9 +65,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }),
     ),
   );
+  // The one place an error of any route becomes a response: handlers and middleware only throw.
   app.onError((err, c) => {
-    if (deps.debug || !(err instanceof GatewayError))
-      console.error(deps.debug ? err : `aigw: ${String(err)}`);
+    // A bug of ours (a 500, even wrapped by the pipeline) is always worth a line on stderr.
+    const bug = err instanceof GatewayError ? (err.status === 500 ? (err.cause ?? err) : null) : err;
+    if (deps.debug || bug) console.error(deps.debug ? (bug ?? err) : `aigw: ${String(bug)}`);
     return renderError(formatOfPath(c.req.path), toGatewayError(err), {
       "x-aigw-request-id": c.get("requestId"),
     });
