@@ -6,9 +6,6 @@ import { globMatch } from "./glob.js";
 type GenaiPrices = typeof import("@pydantic/genai-prices");
 type Override = Config["pricing"][string];
 
-/** Which genai-prices catalogue a provider type prices from; others by their own name if it knows them. */
-const CATALOGUE: Partial<Record<Provider["type"], string>> = { openai: "openai", anthropic: "anthropic" };
-
 /**
  * Prices a request in USD. Config `pricing:` entries (USD per 1M tokens, by `provider/model`, model, or
  * glob) win; then the maintained @pydantic/genai-prices table (cached reads, cache writes and tiered
@@ -41,7 +38,7 @@ export class Pricing {
     if (override) return byOverride(override, usage);
     if (provider.free) return 0;
     if (!this.table) return null;
-    const providerId = CATALOGUE[provider.type] ?? provider.name;
+    const providerId = provider.priceCatalogue ?? provider.name;
     const id = `${providerId}\u0000${model}`;
     let known = this.known.get(id);
     if (known === undefined) {

@@ -30,6 +30,7 @@ export function createAnthropicProvider(
     baseUrl: config.base_url,
     dialect: anthropicDialect,
     free: config.free ?? false,
+    priceCatalogue: "anthropic",
     send(call: UpstreamCall) {
       return http.request({
         method: "POST",

@@ -29,6 +29,7 @@ export function createOpenAIProvider(
     baseUrl: config.base_url,
     dialect: openaiDialect,
     free: config.free ?? false,
+    ...(type === "openai" ? { priceCatalogue: "openai" } : {}),
     send(call: UpstreamCall) {
       return http.request({
         method: "POST",

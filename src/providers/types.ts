@@ -72,6 +72,8 @@ export interface Provider {
   readonly dialect?: HeaderDialect;
   /** Requests cost nothing (local servers, the mock, or `free: true`); `pricing:` can still set a price. */
   readonly free?: boolean;
+  /** The price table's catalogue that prices it (`openai`, `anthropic`); default its own name (`groq`). */
+  readonly priceCatalogue?: string;
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /** Cheapest authenticated call (list models), for `aigw keys test`. */
   probe(key: string | null, signal: AbortSignal): Promise<UpstreamResponse>;
