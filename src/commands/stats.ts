@@ -29,6 +29,16 @@ export const statsCommand = new Command("stats")
   .addOption(new Option("--by <group>", "group rows by").choices(statsGroupings).default("model"))
   .addOption(new Option("--json", "print one JSON document").conflicts("csv"))
   .option("--csv", "print CSV")
+  .addHelpText(
+    "after",
+    `
+p50/p95 are nearest-rank percentiles (the value at rank ceil(q·n)): p95 of two requests is the slower
+one. They come from log-scale histograms, within about 5 %; the fastest and slowest are exact.
+
+Examples:
+  aigw stats --since 7d --by client
+  aigw stats --since 2026-11-01 --until 2026-12-01 --by day --csv`,
+  )
   .action(async (opts: StatsOptions, command: Command) => {
     const report = await collectStats(opts, command);
     if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -1,0 +1,60 @@
+/** The CLI's answers to wrong input: one error and a hint, exit 2; a mistyped --home creates nothing. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli, tempHome } from "./helpers.js";
+
+const home = tempHome();
+afterAll(() => home.cleanup());
+const cli = (args: string[], dir = home.dir) => runCli(args, { home: dir });
+
+describe("usage errors", () => {
+  it("print the one error and where the help is, not the whole help page, with exit 2", async () => {
+    const res = await cli(["stats", "--bogus"]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe("error: unknown option '--bogus'\nsee 'aigw stats --help'\n");
+    const nested = await cli(["clients", "set"]);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toBe("error: missing required argument 'name'\nsee 'aigw clients set --help'\n");
+    const top = await cli(["frobnicate"]);
+    expect(top.code).toBe(2);
+    expect(top.stderr).toMatch(/^error: unknown command 'frobnicate'\nsee 'aigw --help'\n$/);
+  });
+
+  it("refuse --json with --csv, and a reversed --since/--until window", async () => {
+    const both = await cli(["stats", "--json", "--csv"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/'--json' cannot be used with option '--csv'/);
+    const reversed = await cli(["stats", "--since", "30m", "--until", "1h"]);
+    expect(reversed.code).toBe(2);
+    expect(reversed.stderr).toMatch(/--since 30m starts after --until 1h/);
+    expect(reversed.stdout).toBe("");
+  });
+
+  it("accept seconds in --since, as config durations do", async () => {
+    const before = Date.now();
+    const res = await cli(["stats", "--since", "90s", "--json"]);
+    expect(res.code).toBe(0);
+    const since = Date.parse(JSON.parse(res.stdout).since);
+    expect(before - since).toBeGreaterThanOrEqual(89_000);
+    expect(before - since).toBeLessThanOrEqual(91_000);
+    expect((await cli(["stats", "--since", "90x"])).code).toBe(2);
+  });
+});
+
+describe("a home that does not exist", () => {
+  it.each([
+    [["stats"]],
+    [["keys", "list"]],
+    [["clients", "list"]],
+    [["cache", "stats"]],
+    [["models"]],
+    [["status"]],
+  ])("aigw %j says so, exits 1 and creates nothing", async (args) => {
+    const missing = join(home.dir, "typo-home");
+    const res = await runCli(["--home", missing, ...args], { home: home.dir });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`no aigw home at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+  });
+});
