@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { cacheCommand } from "./commands/cache/index.js";
-import { handleCliError } from "./commands/cli-error.js";
+import { CliError, handleCliError } from "./commands/cli-error.js";
 import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
 import { dashboardCommand } from "./commands/dashboard.js";
@@ -65,6 +65,20 @@ try {
     // Commander already printed help or the usage error; `--help`/`--version` exit 0.
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else {
-    handleCliError(err);
+    handleCliError(usageHint(err, process.argv.slice(2)));
   }
+}
+
+/** A bad value found by our own parsers is a usage error too: point at the command's help. */
+function usageHint(err: unknown, args: string[]): unknown {
+  if (!(err instanceof CliError) || err.exitCode !== 2 || err.hint) return err;
+  let command: Command = program;
+  const names = ["aigw"];
+  for (const arg of args) {
+    const sub = command.commands.find((c) => c.name() === arg);
+    if (!sub) continue;
+    command = sub;
+    names.push(arg);
+  }
+  return new CliError(err.message, `see '${names.join(" ")} --help'`, 2);
 }
