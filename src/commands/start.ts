@@ -233,9 +233,8 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       ...(gateway.clients.hasClients() ? ["    -H 'authorization: Bearer <client key>' \\"] : []),
       `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
       "",
-      chalk.dim(
-        `OpenAI SDK: baseURL "${server.url}/v1" · Anthropic SDK: baseURL "${server.url}" · watch: aigw tail · stop: aigw stop`,
-      ),
+      chalk.dim(`OpenAI SDK: baseURL "${server.url}/v1" · Anthropic SDK: baseURL "${server.url}"`),
+      chalk.dim("watch: aigw tail · aigw dashboard · is it up: aigw status · stop: aigw stop (or Ctrl-C)"),
       ...(logFormat === "text"
         ? ["", chalk.dim("requests (one line each as they finish; --quiet hides them)")]
         : []),
