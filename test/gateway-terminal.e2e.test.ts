@@ -159,4 +159,29 @@ describe("aigw status and aigw stop", () => {
     expect(server.output().stdout).not.toMatch(/→ fake\/gpt-test/);
     expect((await runCli(["status"], { home: dir })).code).toBe(1);
   });
+
+  it("stop exits 1 when the gateway does not exit within --timeout", async () => {
+    const dir = home();
+    // A process that ignores SIGTERM stands in for a gateway stuck draining.
+    const stubborn = spawn(process.execPath, [
+      "-e",
+      "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); console.log('ready')",
+    ]);
+    children.push(stubborn);
+    await new Promise((resolve) => stubborn.stdout.once("data", resolve));
+    writeFileSync(
+      join(dir, "run.json"),
+      JSON.stringify({
+        pid: stubborn.pid,
+        url: "http://127.0.0.1:1",
+        admin_token: "x",
+        started_at: 0,
+        version: "0",
+      }),
+    );
+    const stop = await runCli(["stop", "--timeout", "1"], { home: dir });
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(new RegExp(`pid ${stubborn.pid}\\) did not stop within 1s`));
+    expect(stubborn.exitCode).toBeNull();
+  });
 });
