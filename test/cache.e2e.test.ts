@@ -234,6 +234,16 @@ describe("aigw cache (CLI)", () => {
         "deleted 2 cached answers\n",
       );
       expect(statSync(join(other.dir, "aigw.db")).size).toBeGreaterThan(0);
+
+      // No filter: off a terminal it refuses (exit 2) and keeps everything; --yes deletes.
+      const refused = await runCli(["cache", "clear"], { home: home.dir });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/refusing to delete all 2 cached answers[\s\S]*--yes/);
+      expect(
+        JSON.parse((await runCli(["cache", "stats", "--json"], { home: home.dir })).stdout).entries,
+      ).toBe(2);
+      const yes = await runCli(["cache", "clear", "--yes"], { home: home.dir });
+      expect([yes.code, yes.stdout]).toEqual([0, "deleted 2 cached answers\n"]);
     } finally {
       home.cleanup();
       other.cleanup();

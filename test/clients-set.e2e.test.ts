@@ -68,6 +68,20 @@ describe("aigw clients set", () => {
     );
   });
 
+  it("'none' clears every limit to null: the list shows '-' and --json gives null", async () => {
+    const cli = (args: string[]) => runCli(["clients", ...args], { home: home.dir });
+    expect((await cli(["add", "capped", "--rpm", "5", "--tpm", "900", "--daily-budget", "2"])).code).toBe(0);
+    const set = await cli(["set", "capped", "--rpm", "none", "--tpm", "NONE", "--daily-budget", "none"]);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/rpm none · tpm none · daily \$none/);
+    const [row] = JSON.parse((await cli(["list", "--json"])).stdout).filter(
+      (c: { name: string }) => c.name === "capped",
+    );
+    expect(row).toMatchObject({ rpm: null, tpm: null, daily_budget_usd: null, monthly_budget_usd: null });
+    const line = (await cli(["list"])).stdout.split("\n").find((l) => l.startsWith("capped"));
+    expect(line?.split(/\s{2,}/).slice(2, 6)).toEqual(["-", "-", "-", "-"]);
+  });
+
   it("says what is wrong: an unknown client (1), nothing to change (2), a bad value (2)", async () => {
     expect((await runCli(["clients", "set", "nobody", "--rpm", "5"], { home: home.dir })).code).toBe(1);
     const nothing = await runCli(["clients", "set", "web"], { home: home.dir });

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import chalk from "chalk";
 import type { Command } from "commander";
 import { ensureHome, type HomePaths, homePaths } from "../config/paths.js";
+import { parseDuration } from "../config/units.js";
 import { CliError } from "./cli-error.js";
 
 /** aigw's version, from the package.json above this file (dist/ when bundled, src/commands in tests). */
@@ -17,20 +18,29 @@ export const version: string = (() => {
 
 if (process.env.NO_COLOR) chalk.level = 0;
 
-/** The home folder of a command, from `--home` (on the command or the program) or the environment. */
-export function homeOf(command: Command): HomePaths {
+/**
+ * The home folder of a command, from `--home` (on the command or the program) or the environment.
+ * Commands that only read pass `existing`: a mistyped --home then fails instead of creating a new home.
+ */
+export function homeOf(command: Command, opts: { existing?: boolean } = {}): HomePaths {
   const { home } = command.optsWithGlobals<{ home?: string }>();
   const paths = homePaths(home);
+  if (opts.existing && !existsSync(paths.home))
+    throw new CliError(
+      `no aigw home at ${paths.home}`,
+      "check --home or AIGW_HOME (aigw start or aigw init creates a home)",
+    );
   ensureHome(paths);
   return paths;
 }
 
-/** Parses "24h", "7d", "30m" (ago) or a date/time ("2026-11-01") into epoch ms. */
+/** Parses "90s", "30m", "24h", "7d", "2w" (ago) or a date/time ("2026-11-01") into epoch ms. */
 export function parseSince(value: string, now = Date.now()): number | null {
-  const rel = /^(\d+(?:\.\d+)?)\s*(m|h|d|w)$/i.exec(value.trim());
+  // The units of config durations (one parser for both), plus weeks; a bare number is not an age.
+  const rel = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/i.exec(value);
   if (rel) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[rel[2]!.toLowerCase() as "m"];
-    return now - Number(rel[1]) * unit;
+    const ago = rel[2]!.toLowerCase() === "w" ? Number(rel[1]) * 604_800_000 : parseDuration(value);
+    return ago === null ? null : now - ago;
   }
   // A bare date means local midnight, as people mean it.
   const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value);

@@ -10,7 +10,7 @@ export const modelsCommand = new Command("models")
   .option("-c, --config <file>", "config file")
   .option("--json", "print JSON")
   .action(async (opts: { config?: string; json?: boolean }, command: Command) => {
-    const paths = homeOf(command);
+    const paths = homeOf(command, { existing: true });
     const { createProviders } = await import("../providers/registry.js");
     const { createRouter } = await import("../gateway/router.js");
     let entries: ReturnType<ReturnType<typeof createRouter>["routable"]>;

@@ -4,6 +4,9 @@ import { Command, Option } from "commander";
 import { ConfigError, loadConfig } from "../config/load.js";
 import { isLoopbackHost } from "../config/net.js";
 import { readRunFile, removeRunFile, writeRunFile } from "../config/run-file.js";
+import type { Config } from "../config/schema.js";
+import { formatDuration, formatUsd } from "../ui/format.js";
+import { accessLogFormat, followAccessLog, type LogFormat, logFormats } from "./access-log.js";
 import { CliError } from "./cli-error.js";
 import { homeOf, version } from "./common.js";
 
@@ -13,6 +16,8 @@ interface StartOptions {
   config?: string;
   demo?: boolean;
   dashboard?: boolean;
+  quiet?: boolean;
+  logFormat?: LogFormat;
 }
 
 export const startCommand = new Command("start")
@@ -24,9 +29,22 @@ export const startCommand = new Command("start")
   .option("-c, --config <file>", "config file (default: $AIGW_CONFIG, ./aigw.yaml, <home>/config.yaml)")
   .option("--demo", "answer every model with the built-in mock provider: no keys needed")
   .option("--dashboard", "show the live dashboard in this terminal (q stops the gateway)")
+  .option("-q, --quiet", "no line per request (the start banner and warnings still print)")
+  .addOption(
+    new Option(
+      "--log-format <format>",
+      "one line per finished request: text (as `aigw tail`) or json (NDJSON, banner on stderr); default text on a terminal, none when piped",
+    ).choices(logFormats),
+  )
   .addHelpText(
     "after",
-    "\nExamples:\n  aigw start --demo             try it with no keys\n  aigw start --port 4001 -c aigw.yaml",
+    `
+Examples:
+  aigw start --demo                  try it with no keys
+  aigw start --port 4001 -c aigw.yaml
+  aigw start --log-format json > access.ndjson
+
+Stop it with Ctrl-C, or from another terminal with \`aigw stop\`; \`aigw status\` says if one runs.`,
   )
   .action(async (opts: StartOptions, command: Command) => {
     await start(opts, command);
@@ -57,7 +75,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   if (running && running.pid !== process.pid) {
     throw new CliError(
       `aigw is already running for ${paths.home} (pid ${running.pid}, ${running.url})`,
-      "stop it first, or use another --home",
+      "stop it first with `aigw stop`, or use another --home",
     );
   }
 
@@ -161,12 +179,20 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     version,
   });
 
+  const logFormat = accessLogFormat({ ...opts, tty: process.stdout.isTTY === true });
+  // With NDJSON on stdout, everything for people goes to stderr so the stream stays parseable.
+  const say = (text: string) => (logFormat === "json" ? process.stderr : process.stdout).write(text);
+  const unfollow = logFormat
+    ? followAccessLog(gateway.events, logFormat, (line) => process.stdout.write(line))
+    : () => {};
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(chalk.dim(`\n${signal}: finishing ${server.inFlight()} in-flight request(s)…\n`));
+    say(chalk.dim(`\n${signal}: finishing ${server.inFlight()} in-flight request(s)…\n`));
     await server.close(10_000);
+    unfollow();
     unwatch();
     clearInterval(rollup);
     await gateway.close();
@@ -188,7 +214,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   ]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const model = opts.demo ? "gpt-4o-mini" : "mock/echo";
-  process.stdout.write(
+  say(
     [
       `${chalk.bold("aigw")} ${version} listening on ${chalk.cyan(server.url)}${opts.demo ? chalk.yellow("  (demo: every model answered by mock)") : ""}`,
       chalk.dim(`home ${paths.home} · config ${loaded.file ?? "(none, defaults)"}`),
@@ -199,15 +225,19 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       ),
       "",
       clientsLine(clientStore.activeCount(), gateway.clients.hasClients()),
+      cacheLine(config.cache),
+      budgetsLine(config.budgets),
       "",
       "try it",
       `  curl ${server.url}/v1/chat/completions -H 'content-type: application/json' \\`,
       ...(gateway.clients.hasClients() ? ["    -H 'authorization: Bearer <client key>' \\"] : []),
       `    -d '{"model":"${model}","messages":[{"role":"user","content":"Hello!"}]}'`,
       "",
-      chalk.dim(
-        `OpenAI SDK: baseURL "${server.url}/v1" · Anthropic SDK: baseURL "${server.url}" · watch: aigw tail`,
-      ),
+      chalk.dim(`OpenAI SDK: baseURL "${server.url}/v1" · Anthropic SDK: baseURL "${server.url}"`),
+      chalk.dim("watch: aigw tail · aigw dashboard · is it up: aigw status · stop: aigw stop (or Ctrl-C)"),
+      ...(logFormat === "text"
+        ? ["", chalk.dim("requests (one line each as they finish; --quiet hides them)")]
+        : []),
       "",
     ].join("\n"),
   );
@@ -225,4 +255,18 @@ function clientsLine(active: number, authOn: boolean): string {
   if (!authOn)
     return `clients  ${chalk.dim("none: /v1 is open to loopback callers (aigw clients add <name> requires keys)")}`;
   return `clients  ${active} active ${chalk.dim("· every /v1 request needs a client key (aigw clients list)")}`;
+}
+
+function cacheLine(cache: Config["cache"]): string {
+  if (!cache.enabled) return `cache    ${chalk.dim("off")}`;
+  const mode = cache.mode === "normal" ? "" : ` · mode ${cache.mode}`;
+  return `cache    on ${chalk.dim(`· ttl ${formatDuration(cache.ttl)} · up to ${Math.round(cache.max_size / 1024 / 1024)} MB${mode}`)}`;
+}
+
+function budgetsLine(budgets: Config["budgets"]): string {
+  const caps = [
+    budgets.daily_usd ? `${formatUsd(budgets.daily_usd)}/day` : null,
+    budgets.monthly_usd ? `${formatUsd(budgets.monthly_usd)}/month` : null,
+  ].filter(Boolean);
+  return `budgets  ${caps.length ? caps.join(" · ") : chalk.dim("none for the gateway (clients may have their own)")}`;
 }

@@ -24,11 +24,21 @@ export interface StatsReport {
 
 export const statsCommand = new Command("stats")
   .description("requests, errors, tokens, cost and latency from the usage log")
-  .option("--since <when>", 'window start: "24h", "7d", or a date like 2026-11-01', "24h")
-  .option("--until <when>", "window end (default: now)")
+  .option("--since <when>", 'window start: "90s", "30m", "24h", "7d", or a date like 2026-11-01', "24h")
+  .option("--until <when>", "window end, same forms (default: now)")
   .addOption(new Option("--by <group>", "group rows by").choices(statsGroupings).default("model"))
-  .option("--json", "print one JSON document")
+  .addOption(new Option("--json", "print one JSON document").conflicts("csv"))
   .option("--csv", "print CSV")
+  .addHelpText(
+    "after",
+    `
+p50/p95 are nearest-rank percentiles (the value at rank ceil(q·n)): p95 of two requests is the slower
+one. They come from log-scale histograms, within about 5 %; the fastest and slowest are exact.
+
+Examples:
+  aigw stats --since 7d --by client
+  aigw stats --since 2026-11-01 --until 2026-12-01 --by day --csv`,
+  )
   .action(async (opts: StatsOptions, command: Command) => {
     const report = await collectStats(opts, command);
     if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -43,12 +53,18 @@ export async function collectStats(opts: StatsOptions, command: Command): Promis
   if (since === null)
     throw new CliError(
       `--since: cannot read "${opts.since}"`,
-      'use "24h", "7d" or a date like 2026-11-01',
+      'use "90s", "30m", "24h", "7d" or a date like 2026-11-01',
       2,
     );
   const until = opts.until ? parseSince(opts.until, now) : now + 1;
   if (until === null) throw new CliError(`--until: cannot read "${opts.until}"`, null, 2);
-  const paths = homeOf(command);
+  if (until <= since)
+    throw new CliError(
+      `--since ${opts.since} starts after --until ${opts.until}: the window is empty`,
+      "an age counts back from now, so the larger one goes to --since (--since 1h --until 30m)",
+      2,
+    );
+  const paths = homeOf(command, { existing: true });
   const { openDb } = await import("../store/db.js");
   const { createUsageStats } = await import("../store/usage-stats.js");
   const db = openDb(paths.db);

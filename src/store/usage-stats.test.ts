@@ -111,6 +111,22 @@ describe("usage stats over rollups", () => {
     expect(Math.abs(total.p95_ms! - 950) / 950).toBeLessThan(0.05);
   });
 
+  it("takes percentiles by nearest rank: p95 of two samples is the slower one, from rows and rollups", () => {
+    log.insert(row(1, { started_at: T0 + 10, latency_ms: 0.88 }));
+    log.insert(row(2, { started_at: T0 + 20, latency_ms: 136 }));
+    const stats = createUsageStats(db);
+    // A ragged edge (raw rows) and a whole hour (the rollup) must agree.
+    for (const since of [T0 + 1, T0]) {
+      const { total } = stats.summarize({ since, until: T0 + H + 1, by: "model" });
+      expect([total.p50_ms, total.p95_ms]).toEqual([0.88, 136]);
+    }
+    log.insert(row(3, { started_at: T0 + 30, latency_ms: 40 }));
+    const { total } = stats.summarize({ since: T0, until: T0 + H, by: "model" });
+    // ceil(0.5 · 3) = 2nd fastest: 40 ms within a bucket's 5 %.
+    expect(Math.abs(total.p50_ms! - 40) / 40).toBeLessThan(0.05);
+    expect(total.p95_ms).toBe(136);
+  });
+
   it("groups by local day in the given time zone", () => {
     log.insert(row(1, { started_at: Date.UTC(2026, 10, 20, 23, 30) }));
     log.insert(row(2, { started_at: Date.UTC(2026, 10, 21, 1, 30) }));

@@ -15,7 +15,10 @@ export interface StatsRow {
   /** Answered requests with no known price (not counted in cost). */
   unpriced: number;
   saved_usd: number;
-  /** Latency percentiles from log-scale histograms: within about 5 %. */
+  /**
+   * Latency percentiles, nearest-rank (the value at rank ceil(q·n)) over log-scale histograms:
+   * within about 5 %, clamped to the fastest and slowest seen, so two samples give their own values.
+   */
   p50_ms: number | null;
   p95_ms: number | null;
 }
@@ -36,6 +39,9 @@ interface Part {
   unpriced: number;
   saved_usd: number;
   hist: Map<number, number>;
+  /** Fastest and slowest latency seen (Infinity/-Infinity when none). */
+  min: number;
+  max: number;
 }
 
 /** The usage columns a rollup needs, in this order (read raw for speed). */
@@ -195,20 +201,21 @@ function addRow(p: Part, row: RawRow): void {
   p.saved_usd += saved ?? 0;
   const bucket = Math.floor(Math.log(Math.max(latency, 0.01)) * BUCKETS_PER_E);
   p.hist.set(bucket, (p.hist.get(bucket) ?? 0) + 1);
+  p.min = Math.min(p.min, latency);
+  p.max = Math.max(p.max, latency);
 }
 
 function partColumns(p: Part) {
-  const { hist, ...rest } = p;
-  return { ...rest, latency_hist: JSON.stringify(Object.fromEntries(hist)) };
+  const { hist, min, max, ...rest } = p;
+  // The extremes ride in the histogram's JSON as "min"/"max", so older rollups still read.
+  const extremes = Number.isFinite(min) ? { min, max } : {};
+  return { ...rest, latency_hist: JSON.stringify({ ...Object.fromEntries(hist), ...extremes }) };
 }
 
 function fromRollup(r: Record<string, number | string | null>): Part {
-  const hist = new Map(
-    Object.entries(JSON.parse(String(r.latency_hist)) as Record<string, number>).map(([b, n]) => [
-      Number(b),
-      n,
-    ]),
-  );
+  const stored = JSON.parse(String(r.latency_hist)) as Record<string, number>;
+  const { min, max, ...buckets } = stored;
+  const hist = new Map(Object.entries(buckets).map(([b, n]) => [Number(b), n]));
   return {
     requests: Number(r.requests),
     errors: Number(r.errors),
@@ -219,6 +226,8 @@ function fromRollup(r: Record<string, number | string | null>): Part {
     unpriced: Number(r.unpriced),
     saved_usd: Number(r.saved_usd),
     hist,
+    min: min ?? Number.POSITIVE_INFINITY,
+    max: max ?? Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -233,6 +242,8 @@ function emptyPart(): Part {
     unpriced: 0,
     saved_usd: 0,
     hist: new Map(),
+    min: Number.POSITIVE_INFINITY,
+    max: Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -246,15 +257,24 @@ function add(into: Part, p: Part): void {
   into.unpriced += p.unpriced;
   into.saved_usd += p.saved_usd;
   for (const [b, n] of p.hist) into.hist.set(b, (into.hist.get(b) ?? 0) + n);
+  into.min = Math.min(into.min, p.min);
+  into.max = Math.max(into.max, p.max);
 }
 
-function percentile(hist: Map<number, number>, total: number, q: number): number | null {
+/** Nearest-rank: the smallest bucket holding the ceil(q·n)-th fastest request. */
+function percentile(p: Part, q: number): number | null {
+  const total = [...p.hist.values()].reduce((a, b) => a + b, 0);
   if (!total) return null;
-  const rank = q * (total - 1);
+  const rank = Math.max(1, Math.ceil(q * total));
+  const buckets = [...p.hist.keys()].sort((x, y) => x - y);
   let seen = 0;
-  for (const b of [...hist.keys()].sort((x, y) => x - y)) {
-    seen += hist.get(b)!;
-    if (seen > rank) return Math.round(Math.exp((b + 0.5) / BUCKETS_PER_E) * 100) / 100;
+  for (const [i, b] of buckets.entries()) {
+    seen += p.hist.get(b)!;
+    if (seen < rank) continue;
+    // The end buckets hold the fastest and slowest request: their exact values beat a midpoint.
+    if (i === 0 && Number.isFinite(p.min)) return p.min;
+    if (i === buckets.length - 1 && Number.isFinite(p.max)) return p.max;
+    return Math.round(Math.exp((b + 0.5) / BUCKETS_PER_E) * 100) / 100;
   }
   return null;
 }
@@ -270,7 +290,7 @@ function toRow(group: string, p: Part): StatsRow {
     cost_usd: p.cost_usd === null ? null : Math.round(p.cost_usd * 1e8) / 1e8,
     unpriced: p.unpriced,
     saved_usd: Math.round(p.saved_usd * 1e8) / 1e8,
-    p50_ms: percentile(p.hist, p.requests, 0.5),
-    p95_ms: percentile(p.hist, p.requests, 0.95),
+    p50_ms: percentile(p, 0.5),
+    p95_ms: percentile(p, 0.95),
   };
 }

@@ -93,10 +93,23 @@ export function formatRoute(
   return `${asked} → ${provider}/${upstream}`;
 }
 
-/** Cuts to `width` columns, marking the cut with "…". */
+/** A masked secret at the end of a text: "sk-…a1b2", "openai sk-…a1b2". */
+const MASKED_TAIL = /(^|\s)([\w-]{0,12}…[^\s…]{1,8})$/;
+
+/**
+ * Cuts to `width` columns, marking the cut with "…". A trailing masked key keeps its last characters
+ * (what tells keys apart): the text before it is cut first, then the mask's prefix.
+ */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return "";
   if (text.length <= width) return text;
+  const mask = MASKED_TAIL.exec(text)?.[2];
+  if (mask && width >= 5) {
+    const head = text.slice(0, text.length - mask.length).trimEnd();
+    if (head && width >= mask.length + 2) return `${truncate(head, width - mask.length - 1)} ${mask}`;
+    const tail = mask.slice(mask.indexOf("…") + 1);
+    return width >= mask.length ? mask : `…${tail.slice(-(width - 1))}`;
+  }
   return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
 }
 

@@ -71,7 +71,7 @@ describe("request table", () => {
     expect(line("req_3")).toMatch(/200 hit .* \$0.00$/);
     expect(line("req_4")).toMatch(/anonymous +groq\/llama-3.3-70b +200 .* unpriced$/);
     expect(line("req_5")).toMatch(/mock\/error-503 +502 .* upstream_error$/);
-    expect(line("req_7")).toMatch(/claude-haiku-4-5 +429 .* rate_limit_exceed…$/);
+    expect(line("req_7")).toMatch(/claude-haiku-4-5 …? *429 .* rate_limit_exceeded$/);
     // In flight: "…" for status, the time so far, no tokens or cost yet.
     expect(line("req_6")).toMatch(/ci +gpt-4o \(stream\) +… +3.0s +$/);
   });

@@ -120,7 +120,8 @@ export function headerSegments(columns: Column[]): Segment[] {
 }
 
 /** One table line for a request, in flight (`status` null) or finished. */
-export function rowSegments(row: RequestRow, columns: Column[]): Segment[] {
+export function rowSegments(row: RequestRow, allColumns: Column[]): Segment[] {
+  const columns = lendRouteToError(row, allColumns);
   const cells: Segment[] = [];
   const used: Column[] = [];
   for (let i = 0; i < columns.length; i++) {
@@ -138,6 +139,19 @@ export function rowSegments(row: RequestRow, columns: Column[]): Segment[] {
     used.push(c);
   }
   return join(used, cells);
+}
+
+/** An error type is the point of a failed row: the route column gives up the room it needs, to 8. */
+function lendRouteToError(row: RequestRow, columns: Column[]): Column[] {
+  const t = columns.findIndex((c) => c.key === "tokens");
+  const route = columns.find((c) => c.key === "route");
+  if (!row.error || !row.errorType || !route || columns[t + 1]?.key !== "cost") return columns;
+  const span = columns[t]!.width + columns[t + 1]!.pad + columns[t + 1]!.width;
+  const lend = Math.min(Math.max(0, row.errorType.length - span), Math.max(0, route.width - 8));
+  if (!lend) return columns;
+  return columns.map((c, i) =>
+    c === route ? { ...c, width: c.width - lend } : i === t ? { ...c, width: c.width + lend } : c,
+  );
 }
 
 function cellOf(row: RequestRow, key: ColumnKey): Segment {

@@ -14,8 +14,9 @@ import { renderTable } from "../table.js";
 async function withCache<T>(
   command: Command,
   run: (cache: ResponseCache, usage: UsageLog) => Promise<T> | T,
+  opts: { existing?: boolean } = {},
 ): Promise<T> {
-  const paths = homeOf(command);
+  const paths = homeOf(command, opts);
   const [{ openDb }, { createResponseCache }, { createUsageLog }] = await Promise.all([
     import("../../store/db.js"),
     import("../../store/response-cache.js"),
@@ -37,11 +38,15 @@ const statsCommand = new Command("stats")
   .action(async (opts: { since: string; json?: boolean }, command: Command) => {
     const since = parseSince(opts.since);
     if (since === null) throw new CliError(`--since: cannot read "${opts.since}"`, null, 2);
-    const report = await withCache(command, (cache, usage) => {
-      const stats = cache.stats(0);
-      const window = usage.cacheSummary(since);
-      return { since: new Date(since).toISOString(), ...stats, window };
-    });
+    const report = await withCache(
+      command,
+      (cache, usage) => {
+        const stats = cache.stats(0);
+        const window = usage.cacheSummary(since);
+        return { since: new Date(since).toISOString(), ...stats, window };
+      },
+      { existing: true },
+    );
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;
@@ -81,13 +86,39 @@ const clearCommand = new Command("clear")
   .description("delete cached answers (all, or by model and/or age)")
   .option("--model <model>", "only this model: provider/model, a bare name, or a glob like 'openai/*'")
   .option("--older-than <age>", 'only entries older than this: "1d", "12h", "30m"')
-  .action(async (opts: { model?: string; olderThan?: string }, command: Command) => {
+  .option("-y, --yes", "delete everything without asking (needed off a terminal when no filter is given)")
+  .addHelpText(
+    "after",
+    "\nWith no filter, clear asks first on a terminal; elsewhere (scripts, CI) it refuses with exit 2 unless --yes.",
+  )
+  .action(async (opts: { model?: string; olderThan?: string; yes?: boolean }, command: Command) => {
     const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
     if (olderThanMs === null)
       throw new CliError(`--older-than: cannot read "${opts.olderThan}"`, 'use "1d", "12h" or "30m"', 2);
-    const deleted = await withCache(command, (cache) => cache.clear({ model: opts.model, olderThanMs }));
+    const everything = opts.model === undefined && olderThanMs === undefined;
+    const deleted = await withCache(command, async (cache) => {
+      if (everything && !opts.yes) await confirmClearAll(cache.stats(0).entries);
+      return cache.clear({ model: opts.model, olderThanMs });
+    });
     process.stdout.write(`deleted ${formatCount(deleted)} cached answer${deleted === 1 ? "" : "s"}\n`);
   });
+
+/** Asks y/N on a terminal; off one, refuses: a script must say --yes to empty the whole cache. */
+async function confirmClearAll(entries: number): Promise<void> {
+  if (entries === 0) return;
+  if (!process.stdin.isTTY || !process.stdout.isTTY)
+    throw new CliError(
+      `refusing to delete all ${formatCount(entries)} cached answers without confirmation`,
+      "pass --yes, or narrow it with --model / --older-than",
+      2,
+    );
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const answer = await new Promise<string>((resolve) =>
+    rl.question(`delete all ${formatCount(entries)} cached answers? [y/N] `, resolve),
+  );
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("nothing was deleted");
+}
 
 const exportCommand = new Command("export")
   .description("write every cached answer to FILE as NDJSON (for replay on another machine or in CI)")

@@ -13,8 +13,11 @@ export interface ClientsContext {
 }
 
 /** Opens the client store of the command's home (read-write: an older database gets migrated). */
-export async function clientsContext(command: Command): Promise<ClientsContext> {
-  const paths = homeOf(command);
+export async function clientsContext(
+  command: Command,
+  opts: { existing?: boolean } = {},
+): Promise<ClientsContext> {
+  const paths = homeOf(command, opts);
   const [{ openDb }, { createClientStore }] = await Promise.all([
     import("../../store/db.js"),
     import("../../store/clients.js"),

@@ -33,7 +33,7 @@ Examples:
   aigw clients list --json | jq '.[] | select(.state != "revoked") | .name'`,
   )
   .action(async (opts: { json?: boolean }, command: Command) => {
-    const ctx = await clientsContext(command);
+    const ctx = await clientsContext(command, { existing: true });
     try {
       const rows = ctx.store.list().map((c) => clientRow(c, Date.now()));
       process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : clientsTable(rows));

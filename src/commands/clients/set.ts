@@ -5,18 +5,24 @@ import { CliError } from "../cli-error.js";
 import { clientName } from "./add.js";
 import { clientsContext, modelList, positiveInt, storeCall, usd } from "./context.js";
 
+/** Marks `none`: commander turns a parser's null into "", so the sentinel becomes null in the action. */
+const NONE = Symbol("none");
+type OrNone<T> = T | typeof NONE;
+
 /** `none` clears a limit; anything else is parsed as the flag's value. */
 const orNone =
   <T>(parse: (value: string) => T) =>
-  (value: string): T | null =>
-    value.trim().toLowerCase() === "none" ? null : parse(value);
+  (value: string): OrNone<T> =>
+    value.trim().toLowerCase() === "none" ? NONE : parse(value);
+
+const cleared = <T>(value: OrNone<T>): T | null => (value === NONE ? null : value);
 
 interface SetOptions {
-  rpm?: number | null;
-  tpm?: number | null;
-  dailyBudget?: number | null;
-  monthlyBudget?: number | null;
-  models?: string[] | null;
+  rpm?: OrNone<number>;
+  tpm?: OrNone<number>;
+  dailyBudget?: OrNone<number>;
+  monthlyBudget?: OrNone<number>;
+  models?: OrNone<string[]>;
 }
 
 export const setCommand = new Command("set")
@@ -44,11 +50,11 @@ Examples:
   )
   .action(async (name: string, opts: SetOptions, command: Command) => {
     const changes: Partial<NewClient> = {};
-    if (opts.rpm !== undefined) changes.rpm = opts.rpm;
-    if (opts.tpm !== undefined) changes.tpm = opts.tpm;
-    if (opts.dailyBudget !== undefined) changes.daily_budget_usd = opts.dailyBudget;
-    if (opts.monthlyBudget !== undefined) changes.monthly_budget_usd = opts.monthlyBudget;
-    if (opts.models !== undefined) changes.models = opts.models;
+    if (opts.rpm !== undefined) changes.rpm = cleared(opts.rpm);
+    if (opts.tpm !== undefined) changes.tpm = cleared(opts.tpm);
+    if (opts.dailyBudget !== undefined) changes.daily_budget_usd = cleared(opts.dailyBudget);
+    if (opts.monthlyBudget !== undefined) changes.monthly_budget_usd = cleared(opts.monthlyBudget);
+    if (opts.models !== undefined) changes.models = cleared(opts.models);
     if (!Object.keys(changes).length) {
       throw new CliError(
         "nothing to change",

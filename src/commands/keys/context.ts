@@ -16,8 +16,8 @@ export interface KeysContext {
 }
 
 /** Opens what every `aigw keys` subcommand needs: the home, the key store, the configured providers. */
-export async function keysContext(command: Command): Promise<KeysContext> {
-  const paths = homeOf(command);
+export async function keysContext(command: Command, opts: { existing?: boolean } = {}): Promise<KeysContext> {
+  const paths = homeOf(command, opts);
   const { config: file } = command.optsWithGlobals<{ config?: string }>();
   const [{ openDb }, { createKeyStore }, { createProviders }] = await Promise.all([
     import("../../store/db.js"),

@@ -25,7 +25,7 @@ export const listCommand = new Command("list")
   .description("stored and environment keys, masked, with their state and today's use")
   .option("--json", "print JSON (never the secrets)")
   .action(async (opts: { json?: boolean }, command: Command) => {
-    const ctx = await keysContext(command);
+    const ctx = await keysContext(command, { existing: true });
     try {
       const rows = collectKeys(ctx, Date.now());
       if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);

@@ -16,7 +16,8 @@ export function adminRoutes(
       return c.json(
         {
           error: {
-            message: "admin token required: Authorization: Bearer <adminToken from run.json>",
+            message:
+              "admin token required: Authorization: Bearer <admin_token from run.json in the aigw home>",
             type: "authentication_error",
             code: "admin_token_required",
           },
