@@ -158,8 +158,8 @@ function requestRows(state: FeedState, now: number): RequestRow[] {
 function header(state: FeedState, now: number): HeaderView {
   const inWindow = state.samples.filter((s) => s.at > now - STATS_WINDOW_MS && s.at <= now + 1000);
   const recent = inWindow.filter((s) => s.at > now - RATE_WINDOW_MS).length;
-  // A view open for 3 s has seen 3 s of traffic, not 10.
-  const span = Math.max(1000, Math.min(RATE_WINDOW_MS, now - state.openedAt));
+  // A view open for 3 s (and not seeded from the log) has seen 3 s of traffic, not 10.
+  const span = Math.max(1000, Math.min(RATE_WINDOW_MS, now - state.samplesFrom));
   const latencies = inWindow.map((s) => s.latency).sort((a, b) => a - b);
   const lookups = inWindow.filter((s) => s.cache === "HIT" || s.cache === "MISS");
   const seen = todaysSeen(state, now);
