@@ -63,7 +63,9 @@ describe("feedReducer seeded from the usage log", () => {
     const racing = byId("req_3");
     const after = byId("req_8");
     // req_3 arrived on the stream and is in the log's answer; req_8 finished after the log answered.
-    const spend = [{ model: "openai/gpt-4o-mini", client: "web", requests: 2, cost_usd: 0.00072, unpriced: 0 }];
+    const spend = [
+      { model: "openai/gpt-4o-mini", client: "web", requests: 2, cost_usd: 0.00072, unpriced: 0 },
+    ];
     const state = run([connected, finished(racing), historyOf([early, racing], spend), finished(after)]);
     expect(state.history.map((r) => r.id)).toEqual(["req_8", "req_3", "req_1"]);
     const web = state.costs.byClient.web!;
