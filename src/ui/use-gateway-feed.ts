@@ -98,7 +98,7 @@ export function useGatewayFeed(transport: FeedTransport, opts: FeedOptions = {})
       clearInterval(interval);
       clearTimeout(flushTimer);
     };
-  }, [transport, clock, pollMs, flushMs]);
+  }, [transport, clock, pollMs, flushMs, historyLimit]);
 
   return { state, now };
 }
