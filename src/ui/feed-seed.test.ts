@@ -52,7 +52,7 @@ describe("feedReducer seeded from the usage log", () => {
     expect(view.rows.map((r) => r.id)).toEqual(["req_3", "req_2", "req_1"]);
     // The per-model totals now cover the whole day, not just since the view opened.
     expect(view.costs.modelsSince).toBe(T0 - 12 * 3_600_000);
-    expect(view.header.spend).toEqual({ usd: 2.25, unpriced: 2, source: "seen" });
+    expect(view.header.spend).toEqual({ usd: 2.25, unpriced: 2, source: "gateway" });
     // The seeded rows count in the rolling numbers; fewer rows than a page is all the traffic there was.
     expect(view.header.p50Ms).toBe(820);
     expect(view.header.rps).toBeCloseTo(3 / 10);

@@ -24,7 +24,7 @@ export interface HeaderView {
   p50Ms: number | null;
   errorRate: number | null;
   hitRate: number | null;
-  /** Today's spend: the gateway's own total when it reports budgets, else what this view has seen. */
+  /** Today's spend: the gateway's own total (its budgets, or its usage log), else what this view has seen. */
   spend: { usd: number; unpriced: number; source: "gateway" | "seen" };
   dailyBudget: number | null;
 }
@@ -178,7 +178,8 @@ function header(state: FeedState, now: number): HeaderView {
     spend: {
       usd: gatewaySpent ?? sum(Object.values(seen.byModel), "usd"),
       unpriced: sum(Object.values(seen.byModel), "unpriced"),
-      source: gatewaySpent === null ? "seen" : "gateway",
+      // Seeded from the usage log, the day's total is the gateway's too, not only what this view saw.
+      source: gatewaySpent === null && state.costsFrom >= state.openedAt ? "seen" : "gateway",
     },
     dailyBudget: budgetCaps(state)["daily:gateway"] ?? null,
   };
