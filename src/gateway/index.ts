@@ -45,6 +45,8 @@ export interface Gateway {
   keys: KeyPool;
   /** Client keys, limits, budgets and model allowlists, by key hash and by name. */
   clients: ClientIndex;
+  /** The usage log: live views read their opening history from it through the gateway. */
+  usage: UsageLog;
   startedAt: number;
   /** Re-reads what the CLI may have changed (keys, clients); called when the database changes. */
   reload(): void;
@@ -174,6 +176,7 @@ export function createGateway(opts: {
     events,
     keys,
     clients,
+    usage: opts.usage,
     startedAt: clock.now(),
     reload() {
       // Clients first: a key store the master key cannot open must not keep revoked clients alive.

@@ -33,9 +33,34 @@ export interface UsageRecord {
   coalesced: boolean;
 }
 
+/** Which finished requests `latest` returns: the same filters as `aigw tail`. */
+export interface LatestFilter {
+  limit: number;
+  /** A client's name; "anonymous" means requests without one. */
+  client?: string;
+  /** The requested name, or the `provider/model` that answered. */
+  model?: string;
+  /** Only failed requests (status >= 400, or an error type such as a truncated stream). */
+  errors?: boolean;
+}
+
+/** Spend since a time per answering model (`provider/model`, else as requested) and client. */
+export interface SpendRow {
+  model: string;
+  client: string | null;
+  requests: number;
+  cost_usd: number;
+  /** Answered requests with no known price. */
+  unpriced: number;
+}
+
 export interface UsageLog {
   insert(record: UsageRecord): void;
   recent(limit: number): UsageRecord[];
+  /** The last finished requests matching `filter`, the most recently finished first. */
+  latest(filter: LatestFilter): UsageRecord[];
+  /** Rows that spent or would have (unpriced answers) since a time, grouped by model and client. */
+  spendByModelAndClient(since: number): SpendRow[];
   /** Cacheable requests, cache hits and money saved since a time, for `aigw cache stats`. */
   cacheSummary(since: number): { requests: number; hits: number; saved_usd: number };
   /** Money spent per client (null = anonymous) since a time: budgets rebuild their totals from it. */
@@ -86,6 +111,25 @@ export function createUsageLog(db: Db): UsageLog {
     "SELECT client, SUM(cost_usd) AS cost FROM usage WHERE started_at >= ? AND cost_usd > 0 GROUP BY client",
   );
 
+  // Rows are appended in the order requests finish, so rowid order is finish order.
+  const latest = db.prepare(
+    `SELECT * FROM usage
+     WHERE (@client IS NULL OR client = @client OR (@client = 'anonymous' AND client IS NULL))
+       AND (@model IS NULL OR requested_model = @model OR provider || '/' || upstream_model = @model)
+       AND (@errors = 0 OR status >= 400 OR error_type IS NOT NULL)
+     ORDER BY rowid DESC LIMIT @limit`,
+  );
+  // Same rule as the dashboard and `aigw stats`: a failure that never reached a price is not spending.
+  const spendBy = db.prepare(
+    `SELECT CASE WHEN provider IS NOT NULL AND upstream_model IS NOT NULL
+                 THEN provider || '/' || upstream_model ELSE COALESCE(requested_model, '(none)') END AS model,
+            client, COUNT(*) AS requests, COALESCE(SUM(cost_usd), 0) AS cost_usd,
+            COALESCE(SUM(cost_usd IS NULL), 0) AS unpriced
+     FROM usage
+     WHERE started_at >= ? AND (cost_usd IS NOT NULL OR (status < 400 AND cache != 'HIT'))
+     GROUP BY 1, 2`,
+  );
+
   return {
     insert(record) {
       insert.run({
@@ -97,6 +141,18 @@ export function createUsageLog(db: Db): UsageLog {
     },
     recent(limit) {
       return (recent.all(limit) as Record<string, unknown>[]).map(fromRow);
+    },
+    latest(filter) {
+      const rows = latest.all({
+        limit: filter.limit,
+        client: filter.client ?? null,
+        model: filter.model ?? null,
+        errors: filter.errors ? 1 : 0,
+      }) as Record<string, unknown>[];
+      return rows.map(fromRow);
+    },
+    spendByModelAndClient(since) {
+      return spendBy.all(since) as SpendRow[];
     },
     count() {
       return count.get() as number;

@@ -13,7 +13,7 @@ interface Props {
   now: number;
 }
 
-/** Today's spend: budget bars, then by model (since this view opened) and by client (the gateway's day). */
+/** Today's spend: budget bars, then by model and by client, from the usage log once it has answered. */
 export function CostPanel({ view, width, height, focused, offset, now }: Props) {
   const midnight = new Date(now).setHours(0, 0, 0, 0);
   const detail =

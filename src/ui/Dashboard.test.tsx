@@ -65,6 +65,33 @@ describe("Dashboard", () => {
     expect(frame.split("\n")).toHaveLength(23);
   });
 
+  it("opens with the gateway's history: the log's rows fill the table and today's spend the costs", async () => {
+    const events = recordedEvents("session.ndjson");
+    const rows = events.flatMap((e) => (e.type === "request" ? [e.record] : [])).slice(0, 3);
+    const asked: number[] = [];
+    const transport = {
+      ...replayTransport([], { started_at: SESSION_T0 - 60_000 }),
+      async history(_signal: AbortSignal, limit: number) {
+        asked.push(limit);
+        const spend = [
+          { model: "openai/gpt-4o-mini", client: "web", requests: 9, cost_usd: 4.25, unpriced: 0 },
+        ];
+        return {
+          rows: [...rows].reverse(),
+          today: { day: "2026-11-22", since: new Date(SESSION_T0).setHours(0, 0, 0, 0), spend },
+        };
+      },
+    };
+    const { lastFrame } = mount(<Dashboard transport={transport} {...fast} />);
+    const frame = await waitFor(lastFrame, contains("3 seen"), "the seeded rows");
+    expect(asked).toEqual([500]);
+    expect(frame).toMatch(/web +gpt-4o-mini → openai +200 miss +820ms/);
+    expect(frame).toContain("── Costs today ──");
+    expect(frame).toContain("│ today $4.25");
+    expect(frame).toMatch(/model +openai\/gpt-4o-mini +\$4\.25/);
+    expect(frame).toMatch(/client +web +\$4\.25/);
+  });
+
   it("p freezes the view while events keep arriving, and counts them; p again catches up", async () => {
     const { transport, push } = controlledTransport();
     const { lastFrame, stdin } = mount(<Dashboard transport={transport} {...fast} />);

@@ -13,7 +13,7 @@ export interface BudgetLine {
 }
 
 export interface CostsView {
-  /** When the per-model totals start: today's midnight or, if later, when this view opened. */
+  /** When the per-model totals start: today's midnight or, until the usage log seeded them, when this view opened. */
   modelsSince: number;
   byModel: CostLine[];
   byClient: CostLine[];
@@ -38,7 +38,7 @@ export function selectCosts(state: FeedState, now: number): CostsView {
   const midnight = new Date(now).setHours(0, 0, 0, 0);
   const byModel = lines(seen.byModel);
   return {
-    modelsSince: Math.max(midnight, state.openedAt),
+    modelsSince: Math.max(midnight, state.costsFrom),
     byModel,
     byClient: clientLines(seen.byClient, state.status?.budgets ?? null),
     budgets: budgetLines(budgetCaps(state), state.status?.budgets ?? null),

@@ -4,7 +4,7 @@
  */
 import type { GatewayEvent } from "../gateway/events.js";
 import type { UsageRecord } from "../store/usage-log.js";
-import type { StatusView } from "./wire.js";
+import type { HistoryView, StatusView } from "./wire.js";
 
 export type StartEvent = Extract<GatewayEvent, { type: "start" }>;
 export type Connection = "connecting" | "connected" | "reconnecting";
@@ -18,6 +18,8 @@ export type FeedAction =
   | { type: "event"; event: GatewayEvent; at: number }
   | Extract<FeedInput, { type: "connection" }>
   | { type: "status"; status: StatusView; at: number }
+  /** The gateway's usage log as the view (re)connects: the latest rows and today's spend. */
+  | { type: "history"; history: HistoryView; at: number }
   | { type: "status-failed"; message: string; at: number }
   | { type: "failed"; message: string }
   | { type: "batch"; actions: FeedAction[] };
@@ -57,8 +59,14 @@ export interface FeedState {
   inFlight: StartEvent[];
   /** Finished requests of the last minute, for the rolling numbers. */
   samples: Sample[];
-  /** Cost of the requests seen on `day` (local date), by the model that answered and by client. */
+  /** Cost of the requests on `day` (local date), by the model that answered and by client. */
   costs: { day: string; byModel: Record<string, CostAgg>; byClient: Record<string, CostAgg> };
+  /** Where `costs` start: when this view opened, or the day's start once the usage log seeded them. */
+  costsFrom: number;
+  /** From when `samples` are complete: when this view opened, or earlier once the usage log seeded them. */
+  samplesFrom: number;
+  /** Finished requests applied since the event stream last connected, for merging a history seed. */
+  sinceConnect: UsageRecord[];
   status: StatusView | null;
   statusError: string | null;
   /** Budget caps learned from budget warnings, by "<span>:<scope>", for gateways whose status lacks them. */
@@ -90,6 +98,9 @@ export function initialFeedState(now: number, historyLimit = 500): FeedState {
     inFlight: [],
     samples: [],
     costs: { day: dayKey(now), byModel: {}, byClient: {} },
+    costsFrom: now,
+    samplesFrom: now,
+    sinceConnect: [],
     status: null,
     statusError: null,
     budgetCaps: {},
@@ -103,13 +114,15 @@ export function feedReducer(state: FeedState, action: FeedAction): FeedState {
       return action.actions.reduce(feedReducer, state);
     case "connection":
       if (action.state === "connected")
-        return { ...state, connection: "connected", url: action.url, error: null };
+        return { ...state, connection: "connected", url: action.url, error: null, sinceConnect: [] };
       // Finish events lost while away would leave rows "in flight" forever.
       return state.connection === "reconnecting"
         ? state
         : { ...state, connection: "reconnecting", inFlight: [] };
     case "status":
       return { ...state, status: action.status, statusError: null };
+    case "history":
+      return seed(state, action.history, action.at);
     case "status-failed":
       return { ...state, statusError: action.message };
     case "failed":
@@ -137,10 +150,11 @@ function applyEvent(state: FeedState, event: GatewayEvent, at: number): FeedStat
 }
 
 function finish(state: FeedState, r: UsageRecord): FeedState {
+  // Already shown (from a history seed, or sent twice): counting it again would double its cost.
+  if (state.history.some((h) => h.id === r.id)) return state;
   const end = r.started_at + r.latency_ms;
-  const sample: Sample = { at: end, latency: r.latency_ms, error: isError(r), cache: r.cache };
   const cutoff = end - STATS_WINDOW_MS;
-  const samples = [...state.samples.filter((s) => s.at >= cutoff), sample].slice(-MAX_SAMPLES);
+  const samples = [...state.samples.filter((s) => s.at >= cutoff), sampleOf(r)].slice(-MAX_SAMPLES);
   return {
     ...state,
     finished: state.finished + 1,
@@ -148,7 +162,59 @@ function finish(state: FeedState, r: UsageRecord): FeedState {
     inFlight: state.inFlight.filter((s) => s.id !== r.id),
     samples,
     costs: addCost(state.costs, r),
+    sinceConnect: [...state.sinceConnect, r].slice(-state.historyLimit),
   };
+}
+
+const sampleOf = (r: UsageRecord): Sample => ({
+  at: r.started_at + r.latency_ms,
+  latency: r.latency_ms,
+  error: isError(r),
+  cache: r.cache,
+});
+
+/**
+ * Merges the usage log's view. The history is read after the event stream connected, so a record
+ * that arrived since then is in the log's spend exactly when it is among the history's rows.
+ */
+function seed(state: FeedState, h: HistoryView, at: number): FeedState {
+  let history = state.history;
+  const added: Sample[] = [];
+  for (const r of h.rows) {
+    if (history.some((x) => x.id === r.id)) continue;
+    history = insertByStart(history, r, state.historyLimit);
+    added.push(sampleOf(r));
+  }
+  const cutoff = at - STATS_WINDOW_MS;
+  const samples = [...state.samples, ...added.filter((s) => s.at >= cutoff)]
+    .sort((a, b) => a.at - b.at)
+    .slice(-MAX_SAMPLES);
+  // A full page of rows may not reach back a whole window; fewer than a page is everything there was.
+  const oldestEnd = Math.min(...h.rows.map((r) => r.started_at + r.latency_ms));
+  const samplesFrom = Math.min(state.samplesFrom, h.rows.length < state.historyLimit ? 0 : oldestEnd);
+  if (!h.today) return { ...state, history, samples, samplesFrom };
+  const inLog = new Set(h.rows.map((r) => r.id));
+  const fromLog = spendCosts(dayKey(at), h.today.spend);
+  const costs = state.sinceConnect.filter((r) => !inLog.has(r.id)).reduce(addCost, fromLog);
+  return { ...state, history, samples, samplesFrom, costs, costsFrom: h.today.since, sinceConnect: [] };
+}
+
+function spendCosts(day: string, spend: NonNullable<HistoryView["today"]>["spend"]): FeedState["costs"] {
+  const byModel: Record<string, CostAgg> = {};
+  const byClient: Record<string, CostAgg> = {};
+  const add = (into: Record<string, CostAgg>, key: string, s: (typeof spend)[number]) => {
+    const prev = into[key] ?? { requests: 0, usd: 0, unpriced: 0 };
+    into[key] = {
+      requests: prev.requests + s.requests,
+      usd: prev.usd + s.usd,
+      unpriced: prev.unpriced + s.unpriced,
+    };
+  };
+  for (const s of spend) {
+    add(byModel, s.model, s);
+    add(byClient, s.client ?? "anonymous", s);
+  }
+  return { day, byModel, byClient };
 }
 
 /** Keeps history ordered by start, newest first, so a finished row takes its in-flight row's place. */

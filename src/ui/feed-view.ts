@@ -24,7 +24,7 @@ export interface HeaderView {
   p50Ms: number | null;
   errorRate: number | null;
   hitRate: number | null;
-  /** Today's spend: the gateway's own total when it reports budgets, else what this view has seen. */
+  /** Today's spend: the gateway's own total (its budgets, or its usage log), else what this view has seen. */
   spend: { usd: number; unpriced: number; source: "gateway" | "seen" };
   dailyBudget: number | null;
 }
@@ -158,8 +158,8 @@ function requestRows(state: FeedState, now: number): RequestRow[] {
 function header(state: FeedState, now: number): HeaderView {
   const inWindow = state.samples.filter((s) => s.at > now - STATS_WINDOW_MS && s.at <= now + 1000);
   const recent = inWindow.filter((s) => s.at > now - RATE_WINDOW_MS).length;
-  // A view open for 3 s has seen 3 s of traffic, not 10.
-  const span = Math.max(1000, Math.min(RATE_WINDOW_MS, now - state.openedAt));
+  // A view open for 3 s (and not seeded from the log) has seen 3 s of traffic, not 10.
+  const span = Math.max(1000, Math.min(RATE_WINDOW_MS, now - state.samplesFrom));
   const latencies = inWindow.map((s) => s.latency).sort((a, b) => a - b);
   const lookups = inWindow.filter((s) => s.cache === "HIT" || s.cache === "MISS");
   const seen = todaysSeen(state, now);
@@ -178,7 +178,8 @@ function header(state: FeedState, now: number): HeaderView {
     spend: {
       usd: gatewaySpent ?? sum(Object.values(seen.byModel), "usd"),
       unpriced: sum(Object.values(seen.byModel), "unpriced"),
-      source: gatewaySpent === null ? "seen" : "gateway",
+      // Seeded from the usage log, the day's total is the gateway's too, not only what this view saw.
+      source: gatewaySpent === null && state.costsFrom >= state.openedAt ? "seen" : "gateway",
     },
     dailyBudget: budgetCaps(state)["daily:gateway"] ?? null,
   };

@@ -7,24 +7,31 @@ import { parseEvent } from "./wire.js";
 
 const STATUS_TIMEOUT_MS = 2000;
 
-/** The running gateway of a home folder: its event stream (reconnecting across restarts) and status. */
+/** The running gateway of a home folder: its event stream (reconnecting across restarts), status and history. */
 export function gatewayTransport(paths: HomePaths): FeedTransport {
   return {
     events(signal) {
       return follow(paths, signal);
     },
-    async status(signal) {
-      // run.json is read each time: a restarted gateway has a new port and admin token.
-      const info = readRunFile(paths.runFile);
-      if (!info) throw new Error("no gateway running");
-      const res = await fetch(`${info.url}/aigw/status`, {
-        headers: { authorization: `Bearer ${info.admin_token}` },
-        signal: AbortSignal.any([signal, AbortSignal.timeout(STATUS_TIMEOUT_MS)]),
-      });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      return res.json();
+    status(signal) {
+      return getJson(paths, "/aigw/status", signal);
+    },
+    history(signal, limit) {
+      return getJson(paths, `/aigw/history?limit=${limit}`, signal);
     },
   };
+}
+
+async function getJson(paths: HomePaths, path: string, signal: AbortSignal): Promise<unknown> {
+  // run.json is read each time: a restarted gateway has a new port and admin token.
+  const info = readRunFile(paths.runFile);
+  if (!info) throw new Error("no gateway running");
+  const res = await fetch(`${info.url}${path}`, {
+    headers: { authorization: `Bearer ${info.admin_token}` },
+    signal: AbortSignal.any([signal, AbortSignal.timeout(STATUS_TIMEOUT_MS)]),
+  });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.json();
 }
 
 /** `followEvents` (callbacks) as an async iterable. */

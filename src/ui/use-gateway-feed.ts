@@ -1,6 +1,6 @@
 import { useEffect, useReducer, useState } from "react";
 import { type FeedAction, type FeedInput, feedReducer, initialFeedState } from "./feed-state.js";
-import { parseStatus } from "./wire.js";
+import { parseHistory, parseStatus } from "./wire.js";
 
 /**
  * Where the feed comes from. The real one follows a running gateway (`gatewayTransport`); tests hand
@@ -11,6 +11,11 @@ export interface FeedTransport {
   events(signal: AbortSignal): AsyncIterable<FeedInput>;
   /** The body of `GET /aigw/status`. */
   status(signal: AbortSignal): Promise<unknown>;
+  /**
+   * The body of `GET /aigw/history?limit=N`, asked each time the event stream connects; without
+   * it the view starts empty.
+   */
+  history?(signal: AbortSignal, limit: number): Promise<unknown>;
 }
 
 export interface FeedOptions {
@@ -44,10 +49,21 @@ export function useGatewayFeed(transport: FeedTransport, opts: FeedOptions = {})
       flushTimer ??= setTimeout(flush, flushMs);
     };
 
+    // Asked once connected, so nothing finishes unseen between the log's answer and the stream.
+    const seed = async () => {
+      try {
+        const history = parseHistory(await transport.history?.(signal, historyLimit));
+        if (!signal.aborted) push({ type: "history", history, at: clock() });
+      } catch {
+        // A gateway without history (or one that just went away): the view fills from events.
+      }
+    };
+
     void (async () => {
       try {
         for await (const input of transport.events(signal)) {
           push(input.type === "event" ? { ...input, at: clock() } : input);
+          if (input.type === "connection" && input.state === "connected" && transport.history) void seed();
         }
       } catch (err) {
         if (!signal.aborted)
@@ -82,7 +98,7 @@ export function useGatewayFeed(transport: FeedTransport, opts: FeedOptions = {})
       clearInterval(interval);
       clearTimeout(flushTimer);
     };
-  }, [transport, clock, pollMs, flushMs]);
+  }, [transport, clock, pollMs, flushMs, historyLimit]);
 
   return { state, now };
 }

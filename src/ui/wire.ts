@@ -1,6 +1,6 @@
 /**
- * The edge between the gateway's JSON and the dashboard: `/aigw/status` bodies and `/aigw/events`
- * frames are narrowed by hand here, so a field the gateway does not send (yet) is a gap, not a crash.
+ * The edge between the gateway's JSON and the dashboard: `/aigw/status` and `/aigw/history` bodies
+ * and `/aigw/events` frames are narrowed by hand here, so a field the gateway does not send (yet) is a gap, not a crash.
  */
 import type { GatewayEvent } from "../gateway/events.js";
 import type { CacheStatus, UsageRecord } from "../store/usage-log.js";
@@ -49,6 +49,22 @@ export interface StatusView {
   keys: KeyView[];
   circuits: CircuitView[];
   budgets: BudgetsView | null;
+}
+
+/** `GET /aigw/history`: the latest finished requests and today's spend, from the usage log. */
+export interface HistoryView {
+  /** Most recently finished first. */
+  rows: UsageRecord[];
+  /** null: the gateway sent no spend (the rows still seed the table). */
+  today: { day: string; since: number; spend: SpendView[] } | null;
+}
+
+export interface SpendView {
+  model: string;
+  client: string | null;
+  requests: number;
+  usd: number;
+  unpriced: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -176,6 +192,33 @@ export function parseEvent(type: string, data: unknown): GatewayEvent | null {
     default:
       return null;
   }
+}
+
+export function parseHistory(body: unknown): HistoryView {
+  const b = isObj(body) ? body : {};
+  const rows = list(b.rows)
+    .filter(isObj)
+    .flatMap((r) => usageRecord(r) ?? []);
+  const t = isObj(b.today) ? b.today : null;
+  const day = str(t?.day);
+  const since = num(t?.since);
+  const today =
+    t && day !== null && since !== null
+      ? {
+          day,
+          since,
+          spend: list(t.spend)
+            .filter(isObj)
+            .map((s) => ({
+              model: str(s.model) ?? "(none)",
+              client: str(s.client),
+              requests: num(s.requests) ?? 0,
+              usd: num(s.cost_usd) ?? 0,
+              unpriced: num(s.unpriced) ?? 0,
+            })),
+        }
+      : null;
+  return { rows, today };
 }
 
 function usageRecord(r: Obj): UsageRecord | null {

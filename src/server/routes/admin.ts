@@ -1,8 +1,9 @@
 import type { Context, Hono } from "hono";
 import type { Gateway, GatewayEvent } from "../../gateway/index.js";
+import { dayOf } from "../../gateway/periods.js";
 import type { AppEnv } from "../app.js";
 
-/** `/aigw/*`: health (open), and the admin views: status, events. */
+/** `/aigw/*`: health (open), and the admin views: status, history, events, metrics. */
 export function adminRoutes(
   app: Hono<AppEnv>,
   gateway: Gateway,
@@ -29,6 +30,31 @@ export function adminRoutes(
   });
 
   app.get("/aigw/status", (c) => c.json(status(gateway)));
+
+  app.get("/aigw/history", (c) => {
+    const limit = Number(c.req.query("limit") ?? DEFAULT_HISTORY);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_HISTORY) {
+      return c.json(
+        {
+          error: {
+            message: `limit must be a whole number from 0 to ${MAX_HISTORY}`,
+            type: "invalid_request_error",
+            code: "invalid_limit",
+          },
+        },
+        400,
+      );
+    }
+    const errors = c.req.query("errors");
+    return c.json(
+      history(gateway, {
+        limit,
+        client: c.req.query("client") || undefined,
+        model: c.req.query("model") || undefined,
+        errors: errors === "1" || errors === "true",
+      }),
+    );
+  });
 
   app.get("/aigw/metrics", async (c) => {
     const { contentType, body } = await gateway.metrics.render();
@@ -66,6 +92,27 @@ export function adminRoutes(
       },
     });
   });
+}
+
+const DEFAULT_HISTORY = 10;
+const MAX_HISTORY = 1000;
+
+/**
+ * What live views open with: the latest finished requests (most recent first) and today's spend
+ * per model and client, in the budgets' time zone, both from the usage log.
+ */
+export function history(gateway: Gateway, filter: Parameters<Gateway["usage"]["latest"]>[0]) {
+  const { timezone } = gateway.budgets.status();
+  const day = dayOf(Date.now(), timezone);
+  return {
+    rows: gateway.usage.latest(filter),
+    today: {
+      day: day.key,
+      timezone,
+      since: day.start,
+      spend: gateway.usage.spendByModelAndClient(day.start),
+    },
+  };
 }
 
 export function status(gateway: Gateway) {
