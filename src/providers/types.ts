@@ -54,6 +54,8 @@ export interface Provider {
   readonly baseUrl: string | null;
   /** Failures are per model (the mock's `error-503` models), so one failing model must not open the circuit of all. */
   readonly circuitPerModel?: boolean;
+  /** The real model a stand-in model imitates (the mock's `gpt-4o-mini`), so a demo can price it as that one. */
+  imitates?(model: string): string | null;
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /** Cheapest authenticated call (list models), for `aigw keys test`. */
   probe(key: string | null, signal: AbortSignal): Promise<UpstreamResponse>;
