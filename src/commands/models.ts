@@ -79,14 +79,7 @@ async function collectModels(
       router,
       demo,
       timeoutMs: 5000,
-      keyFor: (p) => {
-        try {
-          const got = keys.acquire(p);
-          return "lease" in got ? got.lease.secret : undefined;
-        } catch {
-          return undefined;
-        }
-      },
+      keyFor: (p) => keys.peek(p),
     });
     await catalog.refresh();
     return catalog.list();

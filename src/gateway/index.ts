@@ -92,14 +92,7 @@ export function createGateway(opts: {
     providers,
     router,
     demo: opts.demo ?? false,
-    keyFor: (provider) => {
-      try {
-        const got = keys.acquire(provider);
-        return "lease" in got ? got.lease.secret : undefined;
-      } catch {
-        return undefined; // no key, or every key invalid: list what the config names
-      }
-    },
+    keyFor: (provider) => keys.peek(provider),
     ...(opts.catalogTimers ? { timers: opts.catalogTimers } : {}),
   });
   const breaker = new CircuitBreaker({
