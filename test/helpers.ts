@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { parseConfig } from "../src/config/load.js";
 import type { ConfigInput } from "../src/config/schema.js";
 import { createGateway, type Gateway } from "../src/gateway/index.js";
+import type { CatalogTimers } from "../src/gateway/model-catalog.js";
 import { createApp } from "../src/server/app.js";
 import { type RunningServer, serve } from "../src/server/serve.js";
 import { type ClientStore, createClientStore } from "../src/store/clients.js";
@@ -42,6 +43,9 @@ export async function startTestGateway(
     config?: ConfigInput;
     env?: NodeJS.ProcessEnv;
     demo?: boolean;
+    /** Ask providers for their models at start (off by default: most tests count upstream calls). */
+    discoverModels?: boolean;
+    catalogTimers?: CatalogTimers;
     clock?: { now(): number };
     /** Use this home folder (kept after close) instead of a fresh temporary one. */
     home?: string;
@@ -63,6 +67,8 @@ export async function startTestGateway(
     }),
     env: opts.env ?? {},
     demo: opts.demo ?? false,
+    discoverModels: opts.discoverModels ?? false,
+    ...(opts.catalogTimers ? { catalogTimers: opts.catalogTimers } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await gateway.warmUp();

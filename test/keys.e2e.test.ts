@@ -62,7 +62,11 @@ const ask = (server: CliServer) =>
     .create({ model: "paid/gpt-test", messages: [{ role: "user", content: "hi" }] })
     .withResponse();
 
-const usedKeys = () => fake.requests.map((r) => String(r.headers.authorization).replace("Bearer ", ""));
+// Keys that answered requests (the gateway also lists the upstream's models with one at start).
+const usedKeys = () =>
+  fake.requests
+    .filter((r) => r.path.endsWith("/chat/completions"))
+    .map((r) => String(r.headers.authorization).replace("Bearer ", ""));
 
 describe("upstream keys", () => {
   beforeEach(async () => {
@@ -74,7 +78,7 @@ describe("upstream keys", () => {
     const a = await addKey(GOOD_A, "first");
     const b = await addKey(GOOD_B, "second");
     const server = await start();
-    fake.script({ status: 429, headers: { "retry-after": "30" } });
+    fake.script({ status: 429, headers: { "retry-after": "30" }, match: "/v1/chat" });
     const { data, response } = await ask(server);
     expect(data.choices[0]?.message.content).toBe("Echo: hi");
     expect(response.headers.get("x-aigw-attempts")).toBe("2");
@@ -203,13 +207,13 @@ describe("when every key is cooling", () => {
     try {
       const client = new OpenAI({ apiKey: "x", baseURL: `${gw.url}/v1`, maxRetries: 0 });
       const body = { model: "paid/m", messages: [{ role: "user" as const, content: "hi" }] };
-      fake.script({ status: 429, headers: { "retry-after-ms": "150" } });
+      fake.script({ status: 429, headers: { "retry-after-ms": "150" }, match: "/v1/chat" });
       const waited = await client.chat.completions.create(body).withResponse();
       expect(waited.response.headers.get("x-aigw-attempts")).toBe("2");
       const [row] = await gw.waitForRows(1);
       expect(row!.queue_wait_ms).toBeGreaterThan(100);
 
-      fake.script({ status: 429, headers: { "retry-after": "30" } });
+      fake.script({ status: 429, headers: { "retry-after": "30" }, match: "/v1/chat" });
       const err = await client.chat.completions.create(body).catch((e) => e);
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect(err.headers.get("retry-after")).toBe("30");

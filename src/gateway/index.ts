@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import { preloadHttp } from "../providers/http.js";
-import { createProviders } from "../providers/registry.js";
+import { claimBareModel, createProviders } from "../providers/registry.js";
 import type { Provider } from "../providers/types.js";
 import type { ClientStore } from "../store/clients.js";
 import type { KeyStore } from "../store/keys.js";
@@ -16,6 +16,7 @@ import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
 import { realTimers, type Timers } from "./limits/index.js";
 import { Metrics } from "./metrics.js";
+import { type CatalogTimers, ModelCatalog } from "./model-catalog.js";
 import { type Clock, Pipeline } from "./pipeline.js";
 import { Pricing } from "./pricing.js";
 import { createRouter, type Router } from "./router.js";
@@ -23,6 +24,7 @@ import { TargetOrder } from "./strategy.js";
 
 export { type ClientAuthResult, ClientIndex, type ClientInfo } from "./clients.js";
 export { EventBus, type GatewayEvent } from "./events.js";
+export type { ModelEntry } from "./model-catalog.js";
 export type { Clock, GatewayRequest, GatewayResponse } from "./pipeline.js";
 export type { RouteEntry, Router } from "./router.js";
 
@@ -33,6 +35,8 @@ export interface Gateway {
   /** Client headers some provider honours (its dialect's), forwarded on same-format routes. */
   forwardHeaders: readonly string[];
   router: Router;
+  /** What `GET /v1/models` lists, refreshed from the providers in the background. */
+  models: ModelCatalog;
   pipeline: Pipeline;
   breaker: CircuitBreaker;
   /** Target order and in-flight counts (least-busy). */
@@ -72,6 +76,10 @@ export function createGateway(opts: {
   /** Timers behind every wait (queues, backoff, cooling keys); default the process's. */
   timers?: Timers;
   demo?: boolean;
+  /** Ask providers for their models (default true); tests that count upstream calls turn it off. */
+  discoverModels?: boolean;
+  /** Timers of the models refresh; default real ones. */
+  catalogTimers?: CatalogTimers;
   /** Where warnings (budget thresholds) are written; default stderr. */
   log?: (line: string) => void;
 }): Gateway {
@@ -92,6 +100,13 @@ export function createGateway(opts: {
     events,
   });
   const clients = new ClientIndex(opts.clients ?? null);
+  const models = new ModelCatalog({
+    providers,
+    router,
+    demo: opts.demo ?? false,
+    keyFor: (provider) => keys.peek(provider),
+    ...(opts.catalogTimers ? { timers: opts.catalogTimers } : {}),
+  });
   const breaker = new CircuitBreaker({
     failures: opts.config.circuit_breaker.failures,
     coolOffMs: opts.config.circuit_breaker.cool_off,
@@ -142,9 +157,18 @@ export function createGateway(opts: {
     retry: { maxAttempts: retry.max_attempts, backoffMs: retry.backoff, maxBackoffMs: retry.max_backoff },
     budgets,
     price: (rec) => {
-      const provider = rec.provider ? providers.get(rec.provider) : undefined;
-      if (!provider || !rec.upstream_model) return null;
-      return pricing.cost(provider, rec.upstream_model, {
+      let provider = rec.provider ? providers.get(rec.provider) : undefined;
+      let model = rec.upstream_model;
+      if (!provider || !model) return null;
+      // In demo a stand-in answer costs what the model it imitates would, marked simulated.
+      const imitated = opts.demo ? provider.imitates?.(model) : null;
+      const real = imitated ? claimBareModel(providers, imitated) : null;
+      if (imitated && real) {
+        provider = real;
+        model = imitated;
+        rec.simulated = true;
+      }
+      return pricing.cost(provider, model, {
         input: rec.input_tokens,
         cachedInput: rec.cached_input_tokens,
         cacheWrite: rec.cache_write_tokens,
@@ -166,6 +190,7 @@ export function createGateway(opts: {
     providers,
     forwardHeaders: [...new Set([...providers.values()].flatMap((p) => p.dialect?.forward ?? []))],
     router,
+    models,
     pipeline,
     breaker,
     order,
@@ -185,10 +210,12 @@ export function createGateway(opts: {
     },
     async warmUp() {
       budgets.load();
+      if (opts.discoverModels !== false) void models.start();
       await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp(), metrics.load()]);
     },
     async close() {
       if (sweeper) clearInterval(sweeper);
+      models.stop();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
   };

@@ -140,6 +140,14 @@ export class KeyPool {
     return { waitUntil: Math.min(...usable.map((k) => k.cooldownUntil)) };
   }
 
+  /** A usable key for a side call (listing models) that leaves the rotation as it is; undefined: none. */
+  peek(provider: Provider): string | null | undefined {
+    const keys = this.byProvider.get(provider.name);
+    if (!keys?.length) return provider.needsKey ? undefined : null;
+    const now = this.opts.clock.now();
+    return keys.find((k) => !k.invalid && k.cooldownUntil <= now)?.secret;
+  }
+
   /** The upstream said 429: cool the key for its hint, or a growing backoff. Returns the cooldown end. */
   rateLimited(lease: KeyLease, retryAfterMs: number | null): number | null {
     const key = this.find(lease);

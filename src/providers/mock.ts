@@ -1,8 +1,15 @@
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ProviderConfig } from "../config/schema.js";
+import { anthropicModelPattern } from "./anthropic.js";
+import { anthropicToolCall, openaiToolCall } from "./mock-tool-calls.js";
+import { toolPlan } from "./mock-tools.js";
+import { openaiModelPattern } from "./openai.js";
 import { lastUserText } from "./prompt.js";
 import type { Provider, Route, UpstreamResponse } from "./types.js";
+
+/** The models the mock lists: `echo`, and real models' names it answers as (and, in demo, is priced as). */
+export const MOCK_MODELS = ["echo", "gpt-4o-mini", "gpt-4.1-mini", "claude-haiku-4-5", "claude-sonnet-4-6"];
 
 const WORDS = (
   "gateway token stream cache latency budget model prompt answer request provider queue limit key route " +
@@ -33,16 +40,26 @@ export function createMockProvider(name: string, config: ProviderConfig): Provid
       const failure = /^(?:error|fail)-(\d{3})$/.exec(model);
       if (failure) return errorResponse(call.route, Number(failure[1]));
       if (call.route === "embeddings") return json(200, embeddings(call.body, model));
-      const prompt = lastUserText(call.body);
-      const text = answerFor(prompt);
-      const usage = {
-        input: estimateTokens(JSON.stringify(call.body.messages ?? "")),
-        output: text.split(" ").length,
-      };
-      const format = call.route === "messages" ? anthropicAnswer : openaiAnswer;
-      if (!call.stream) return json(200, format.message(model, text, usage));
+      const plan = toolPlan(call.route, call.body);
+      const text = plan?.kind === "answer" ? plan.text : answerFor(lastUserText(call.body));
+      const input = estimateTokens(JSON.stringify(call.body.messages ?? ""));
       const includeUsage =
         (call.body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      if (plan?.kind === "call") {
+        const args = JSON.stringify(plan.args);
+        const usage = { input, output: 8 + estimateTokens(args) };
+        const format = call.route === "messages" ? anthropicToolCall : openaiToolCall;
+        if (!call.stream) return json(200, format.message(model, plan, usage));
+        const frames = format.frames(model, plan, splitInto(args, chunks), usage, includeUsage);
+        return {
+          status: 200,
+          headers: { "content-type": "text/event-stream" },
+          body: paced(frames, chunkDelay, call.signal),
+        };
+      }
+      const usage = { input, output: text.split(" ").length };
+      const format = call.route === "messages" ? anthropicAnswer : openaiAnswer;
+      if (!call.stream) return json(200, format.message(model, text, usage));
       const frames = format.frames(model, splitInto(text, chunks), usage, includeUsage);
       return {
         status: 200,
@@ -50,10 +67,13 @@ export function createMockProvider(name: string, config: ProviderConfig): Provid
         body: paced(frames, chunkDelay, call.signal),
       };
     },
+    imitates(model) {
+      return openaiModelPattern.test(model) || anthropicModelPattern.test(model) ? model : null;
+    },
     async probe() {
       return json(200, {
         object: "list",
-        data: [{ id: "echo", object: "model", created: 0, owned_by: name }],
+        data: MOCK_MODELS.map((id) => ({ id, object: "model", created: 0, owned_by: name })),
       });
     },
     async close() {},
@@ -72,7 +92,7 @@ function estimateTokens(text: string): number {
 }
 
 function splitInto(text: string, parts: number): string[] {
-  const size = Math.ceil(text.length / parts);
+  const size = Math.max(1, Math.ceil(text.length / parts));
   return Array.from({ length: Math.ceil(text.length / size) }, (_, i) =>
     text.slice(i * size, (i + 1) * size),
   );

@@ -1,7 +1,7 @@
 import { ConfigError } from "../config/load.js";
 import type { Config, ProviderConfig, ProviderType } from "../config/schema.js";
 import { anthropicModelPattern, createAnthropicProvider } from "./anthropic.js";
-import { createMockProvider } from "./mock.js";
+import { createMockProvider, MOCK_MODELS } from "./mock.js";
 import { createOpenAIProvider, openaiModelPattern } from "./openai.js";
 import type { Provider } from "./types.js";
 
@@ -19,6 +19,25 @@ const CLAIMS: Partial<Record<ProviderType, RegExp>> = {
   openai: openaiModelPattern,
   anthropic: anthropicModelPattern,
 };
+
+/** Models listed for a provider whose own models endpoint cannot be asked (no key, unreachable). */
+const DEFAULT_MODELS: Partial<Record<ProviderType, readonly string[]>> = {
+  openai: [
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "text-embedding-3-small",
+  ],
+  anthropic: ["claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5"],
+  mock: MOCK_MODELS,
+};
+
+export function wellKnownModels(provider: Provider): readonly string[] {
+  return DEFAULT_MODELS[provider.type] ?? [];
+}
 
 /** Builds every provider the config names plus the built-in ones. Opens no sockets. */
 export function createProviders(config: Config): Map<string, Provider> {

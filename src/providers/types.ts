@@ -74,6 +74,8 @@ export interface Provider {
   readonly free?: boolean;
   /** The price table's catalogue that prices it (`openai`, `anthropic`); default its own name (`groq`). */
   readonly priceCatalogue?: string;
+  /** The real model a stand-in model imitates (the mock's `gpt-4o-mini`), so a demo can price it as that one. */
+  imitates?(model: string): string | null;
   send(call: UpstreamCall): Promise<UpstreamResponse>;
   /** Cheapest authenticated call (list models), for `aigw keys test`. */
   probe(key: string | null, signal: AbortSignal): Promise<UpstreamResponse>;

@@ -60,9 +60,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.notFound((c) =>
     renderError(
       formatOfPath(c.req.path),
-      new GatewayError(404, "not_found_error", `no route ${c.req.method} ${c.req.path}`, {
-        code: "route_not_found",
-      }),
+      new GatewayError(
+        404,
+        "not_found_error",
+        `no route ${c.req.method} ${c.req.path}; aigw serves POST /v1/chat/completions, /v1/messages, /v1/embeddings, GET /v1/models and /aigw/health, status, events, metrics`,
+        {
+          code: "route_not_found",
+        },
+      ),
     ),
   );
   // The one place an error of any route becomes a response: handlers and middleware only throw.

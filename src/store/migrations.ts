@@ -98,4 +98,6 @@ export const migrations: readonly string[] = [
      latency_hist TEXT NOT NULL,           -- JSON {bucket: count}, log-scale buckets of latency_ms
      PRIMARY KEY (dim, hour, value)
    ) WITHOUT ROWID;`,
+  // Demo answers priced as the real model they imitate: spend that was never paid.
+  "ALTER TABLE usage ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;",
 ];

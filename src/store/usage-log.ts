@@ -31,6 +31,8 @@ export interface UsageRecord {
   aborted: boolean;
   /** A cache hit served from an identical request that was in flight (single-flight). */
   coalesced: boolean;
+  /** Priced as the real model a demo stand-in imitates (`aigw start --demo`): no money was spent. */
+  simulated?: boolean;
 }
 
 /** Which finished requests `latest` returns: the same filters as `aigw tail`. */
@@ -95,6 +97,7 @@ const COLUMNS = [
   "tags",
   "aborted",
   "coalesced",
+  "simulated",
 ] as const;
 
 export function createUsageLog(db: Db): UsageLog {
@@ -137,6 +140,7 @@ export function createUsageLog(db: Db): UsageLog {
         stream: record.stream ? 1 : 0,
         aborted: record.aborted ? 1 : 0,
         coalesced: record.coalesced ? 1 : 0,
+        simulated: record.simulated ? 1 : 0,
       });
     },
     recent(limit) {
@@ -172,5 +176,6 @@ function fromRow(row: Record<string, unknown>): UsageRecord {
     stream: row.stream === 1,
     aborted: row.aborted === 1,
     coalesced: row.coalesced === 1,
+    simulated: row.simulated === 1,
   };
 }

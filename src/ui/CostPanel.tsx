@@ -20,7 +20,14 @@ export function CostPanel({ view, width, height, focused, offset, now }: Props) 
     view.modelsSince > midnight ? `models since ${formatClock(view.modelsSince).slice(0, 5)}` : "";
   return (
     <Box flexDirection="column" width={width}>
-      <Line segments={titleLine("Costs today", detail, width, focused)} />
+      <Line
+        segments={titleLine(
+          view.simulated ? "Costs today (simulated)" : "Costs today",
+          detail,
+          width,
+          focused,
+        )}
+      />
       <Lines lines={costLines(view, width, height, offset)} count={height} />
     </Box>
   );

@@ -18,6 +18,8 @@ export interface CostsView {
   byModel: CostLine[];
   byClient: CostLine[];
   budgets: BudgetLine[];
+  /** Some of today's costs are a demo's (priced as the real model a stand-in imitates). */
+  simulated: boolean;
 }
 
 export function todaysSeen(state: FeedState, now: number): FeedState["costs"] {
@@ -42,6 +44,7 @@ export function selectCosts(state: FeedState, now: number): CostsView {
     byModel,
     byClient: clientLines(seen.byClient, state.status?.budgets ?? null),
     budgets: budgetLines(budgetCaps(state), state.status?.budgets ?? null),
+    simulated: state.history.some((r) => r.simulated && r.started_at >= midnight),
   };
 }
 

@@ -254,5 +254,6 @@ function usageRecord(r: Obj): UsageRecord | null {
     tags: str(r.tags),
     aborted: r.aborted === true,
     coalesced: r.coalesced === true,
+    simulated: r.simulated === true,
   };
 }
