@@ -56,6 +56,8 @@ export const providerSchema = z.strictObject({
   headers: z.record(z.string(), z.string()).optional(),
   limits: limitsSchema.optional(),
   timeouts: timeoutsSchema.optional(),
+  /** openai-compatible only: the server implements `/v1/responses` itself (recent Ollama, vLLM). */
+  responses: z.enum(["native", "translate"]).optional(),
   /** mock only: content chunks per streamed answer, pause between chunks, pause before answering. */
   chunks: count.optional(),
   chunk_delay: duration.optional(),

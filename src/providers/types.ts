@@ -1,15 +1,16 @@
 import type { ProviderType } from "../config/schema.js";
 
-/** The two wire formats aigw speaks. Every route and provider has one (the mock speaks both). */
-export type WireFormat = "openai" | "anthropic";
+/** The wire formats aigw speaks: Chat Completions, Anthropic Messages, the Responses API. */
+export type WireFormat = "openai" | "anthropic" | "responses";
 
 /** Gateway routes that reach a provider. */
-export type Route = "chat" | "messages" | "embeddings";
+export type Route = "chat" | "messages" | "embeddings" | "responses";
 
 export const routeFormat: Record<Route, WireFormat> = {
   chat: "openai",
   messages: "anthropic",
   embeddings: "openai",
+  responses: "responses",
 };
 
 /** One request to one provider, already in the provider's wire format. */

@@ -7,6 +7,7 @@ import type { AppEnv } from "../app.js";
 import { readJsonBody } from "../body.js";
 import { clientSignal, header, queryString } from "../node-request.js";
 import { renderError } from "../render.js";
+import { responsesHooks, responsesRoutes } from "./responses.js";
 
 /** Client headers that change what an upstream does; forwarded on same-format routes. */
 const FORWARDED_HEADERS = [
@@ -17,9 +18,15 @@ const FORWARDED_HEADERS = [
   "openai-beta",
 ];
 
+/** Route-specific steps around the pipeline: the body on its way in, the answer on its way out. */
+export interface ProxyHooks {
+  before(body: Record<string, unknown>): Record<string, unknown>;
+  after(body: Record<string, unknown>, res: GatewayResponse): GatewayResponse;
+}
+
 /** `POST /v1/chat/completions`, `/v1/messages`, `/v1/embeddings`: parse, hand to the pipeline, send back. */
 export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody: number }): void {
-  const handler = (route: Route) =>
+  const handler = (route: Route, hooks?: ProxyHooks) =>
     async function proxy(c: Context<AppEnv>): Promise<Response> {
       const id = c.get("requestId");
       const client = c.get("client");
@@ -44,6 +51,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
         if (value !== undefined) headers[name] = value;
       }
       try {
+        if (hooks) body = hooks.before(body);
         const res = await gateway.pipeline.handle({
           id,
           route,
@@ -56,7 +64,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
           cacheHints: cacheHints(c),
           signal,
         });
-        return toResponse(res);
+        return toResponse(hooks ? hooks.after(body, res) : res);
       } catch (err) {
         if (err instanceof GatewayError)
           return renderError(routeFormat[route], err, { "x-aigw-request-id": id });
@@ -66,6 +74,8 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
   app.post("/v1/chat/completions", handler("chat"));
   app.post("/v1/messages", handler("messages"));
   app.post("/v1/embeddings", handler("embeddings"));
+  app.post("/v1/responses", handler("responses", responsesHooks(gateway)));
+  responsesRoutes(app);
 }
 
 function toResponse(res: GatewayResponse): Response {
