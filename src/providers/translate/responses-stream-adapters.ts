@@ -19,6 +19,8 @@ export interface ResponsesStreamTranslator extends StreamTranslator {
   readonly final: JsonRecord | null;
 }
 
+const TRUNCATED = "the upstream ended the stream before the answer was complete";
+
 type Ctx = ResponseContext & { plan: ToolPlan };
 
 export function createChatToResponsesStream(ctx: Ctx): ResponsesStreamTranslator {
@@ -27,9 +29,11 @@ export function createChatToResponsesStream(ctx: Ctx): ResponsesStreamTranslator
   let reason: string | null = null;
   /** Chat tool-call index → whether its item is the open one. */
   let callIndex = -1;
+  let stopped = false;
   const finish = () => w.finish(usage, reason);
   return {
     push(ev: SseEvent): string[] {
+      if (w.ended) return [];
       if (ev.data === "[DONE]") return finish();
       const chunk = asRecord(parseJson(ev.data));
       if (!chunk) return [];
@@ -58,11 +62,15 @@ export function createChatToResponsesStream(ctx: Ctx): ResponsesStreamTranslator
           }
           out.push(...w.args(str(fn.arguments) ?? ""));
         }
-        if (choice.finish_reason) reason = incompleteReasonFor(choice.finish_reason);
+        if (choice.finish_reason) {
+          stopped = true;
+          reason = incompleteReasonFor(choice.finish_reason);
+        }
       }
       return out;
     },
-    end: finish,
+    // Cut off before a finish_reason: the answer is not complete, and the client is told so.
+    end: () => (stopped ? finish() : w.fail("server_error", TRUNCATED)),
     fail: (code, message) => w.fail(code, message),
     get final() {
       return w.final;
@@ -74,9 +82,11 @@ export function createMessagesToResponsesStream(ctx: Ctx): ResponsesStreamTransl
   const w = new ResponsesStreamWriter(ctx);
   let rawUsage: JsonRecord = {};
   let reason: string | null = null;
+  let stopped = false;
   const finish = () => w.finish(usageFromMessages(rawUsage), reason);
   return {
     push(ev: SseEvent): string[] {
+      if (w.ended) return [];
       const data = asRecord(parseJson(ev.data));
       if (!data) return [];
       switch (data.type) {
@@ -105,6 +115,7 @@ export function createMessagesToResponsesStream(ctx: Ctx): ResponsesStreamTransl
           for (const [k, v] of Object.entries(asRecord(data.usage) ?? {}))
             if (typeof v === "number") rawUsage[k] = v;
           reason = incompleteReasonFor(asRecord(data.delta)?.stop_reason);
+          stopped = true;
           return [];
         }
         case "message_stop":
@@ -124,7 +135,7 @@ export function createMessagesToResponsesStream(ctx: Ctx): ResponsesStreamTransl
           return [];
       }
     },
-    end: finish,
+    end: () => (stopped ? finish() : w.fail("server_error", TRUNCATED)),
     fail: (code, message) => w.fail(code, message),
     get final() {
       return w.final;

@@ -28,7 +28,13 @@ export function responsesRequestToChat(
         messages.push({ role: "system", content: turn.text });
         break;
       case "user":
-        messages.push({ role: "user", content: turn.parts.map(chatPart) });
+        // Plain text as a string: chat-only local servers do not all take content arrays.
+        messages.push({
+          role: "user",
+          content: turn.parts.every((p) => p.type === "text")
+            ? turn.parts.map((p) => p.text).join("\n")
+            : turn.parts.map(chatPart),
+        });
         break;
       case "assistant":
         messages.push({ role: "assistant", content: turn.text });

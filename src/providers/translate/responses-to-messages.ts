@@ -64,11 +64,15 @@ export function responsesRequestToMessages(
         : "";
     system.push(`Respond with a single JSON value only, no prose or code fences${schema}`);
   }
-  const max = num(body.max_output_tokens) ?? opts.defaultMaxTokens;
+  const effort = str(asRecord(body.reasoning)?.effort);
+  const choice = neutralChoice(body.tool_choice, opts.plan);
+  // Anthropic's thinking only goes with tool_choice auto or none: a forced call wins over thinking.
+  const forced = choice !== null && ("name" in choice || choice.mode === "required");
+  const budget = effort && !forced ? BUDGETS[effort] : undefined;
+  // Thinking counts against max_tokens: without a client cap, room is made for it and the answer.
+  const max = num(body.max_output_tokens) ?? opts.defaultMaxTokens + (budget ?? 0);
   const out: JsonRecord = { model: opts.upstreamModel, max_tokens: max, messages };
   if (system.length > 0) out.system = system.join("\n\n");
-  const effort = str(asRecord(body.reasoning)?.effort);
-  const budget = effort ? BUDGETS[effort] : undefined;
   if (budget !== undefined) {
     const fits = Math.min(budget, max - 1);
     if (fits >= 1024) out.thinking = { type: "enabled", budget_tokens: fits };
@@ -78,7 +82,6 @@ export function responsesRequestToMessages(
     if (typeof body.temperature === "number") out.temperature = Math.min(1, body.temperature);
     if (typeof body.top_p === "number") out.top_p = body.top_p;
   }
-  const choice = neutralChoice(body.tool_choice, opts.plan);
   if (opts.plan.functions.length > 0) {
     out.tools = opts.plan.functions.map((fn) => ({
       name: fn.name,

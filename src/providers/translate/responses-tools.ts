@@ -79,11 +79,9 @@ export function planTools(body: JsonRecord): ToolPlan {
       ]
         .filter(Boolean)
         .join("\n\n");
-      plan.functions.push({
-        name: upstream,
-        description: text || undefined,
-        parameters: customParameters(undefined),
-      });
+      const fn: UpstreamFunction = { name: upstream, parameters: customParameters(undefined) };
+      if (text) fn.description = text;
+      plan.functions.push(fn);
       plan.origins.set(upstream, { kind: "custom", name, ...(namespace ? { namespace } : {}) });
     }
   };
