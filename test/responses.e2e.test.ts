@@ -219,3 +219,57 @@ describe("responses route details", () => {
     expect(status).toBe(426);
   });
 });
+
+describe("stored responses (translated providers)", () => {
+  it("continues a conversation with previous_response_id, streamed, and answers GET, input_items and DELETE", async () => {
+    const model = "anthropic/claude-haiku-4-5";
+    const first = await client.responses.create({ model, input: "weather in Oslo", tools: [weatherTool] });
+    const call = first.output.find((i) => i.type === "function_call");
+    if (call?.type !== "function_call") throw new Error("no call");
+    const second = await client.responses
+      .stream({
+        model,
+        tools: [weatherTool],
+        previous_response_id: first.id,
+        input: [{ type: "function_call_output", call_id: call.call_id, output: "snow" }],
+      })
+      .finalResponse();
+    expect(second.output_text).toBe("Echo: snow");
+    // The provider saw the whole conversation: the first turn, the call, and its result.
+    const sent = fake.requests.at(-1)?.body;
+    expect(sent.messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(sent.messages[1].content[0]).toMatchObject({
+      type: "tool_use",
+      id: call.call_id,
+      name: "get_weather",
+    });
+
+    const got = await client.responses.retrieve(second.id);
+    expect(got.output_text).toBe("Echo: snow");
+    const items = await client.responses.inputItems.list(second.id, { order: "asc" });
+    expect(items.data.map((i) => i.type)).toEqual(["message", "function_call", "function_call_output"]);
+    await client.responses.delete(second.id);
+    await expect(client.responses.retrieve(second.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect(fake.requests.filter((r) => r.method === "GET")).toHaveLength(0); // answered locally
+  });
+
+  it("keeps nothing when store is false, and a later previous_response_id to it is a 400", async () => {
+    const model = "local/llama3.2";
+    const res = await client.responses.create({ model, input: "hi", store: false });
+    await expect(client.responses.retrieve(res.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const err = await client.responses
+      .create({ model, input: "again", previous_response_id: res.id })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as Error).message).toContain("previous_response_id");
+  });
+
+  it("forwards previous_response_id of a pass-through response to openai untouched", async () => {
+    await client.responses.create({
+      model: "openai/gpt-4.1-mini",
+      input: "next",
+      previous_response_id: "resp_upstream1",
+    });
+    expect(fake.requests.at(-1)?.body.previous_response_id).toBe("resp_upstream1");
+  });
+});

@@ -20,8 +20,8 @@ const FORWARDED_HEADERS = [
 
 /** Route-specific steps around the pipeline: the body on its way in, the answer on its way out. */
 export interface ProxyHooks {
-  before(body: Record<string, unknown>): Record<string, unknown>;
-  after(body: Record<string, unknown>, res: GatewayResponse): GatewayResponse;
+  before(body: Record<string, unknown>, client: string | null): Record<string, unknown>;
+  after(body: Record<string, unknown>, res: GatewayResponse, client: string | null): GatewayResponse;
 }
 
 /** `POST /v1/chat/completions`, `/v1/messages`, `/v1/embeddings`: parse, hand to the pipeline, send back. */
@@ -51,7 +51,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
         if (value !== undefined) headers[name] = value;
       }
       try {
-        if (hooks) body = hooks.before(body);
+        if (hooks) body = hooks.before(body, client);
         const res = await gateway.pipeline.handle({
           id,
           route,
@@ -64,7 +64,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
           cacheHints: cacheHints(c),
           signal,
         });
-        return toResponse(hooks ? hooks.after(body, res) : res);
+        return toResponse(hooks ? hooks.after(body, res, client) : res);
       } catch (err) {
         if (err instanceof GatewayError)
           return renderError(routeFormat[route], err, { "x-aigw-request-id": id });
@@ -75,7 +75,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
   app.post("/v1/messages", handler("messages"));
   app.post("/v1/embeddings", handler("embeddings"));
   app.post("/v1/responses", handler("responses", responsesHooks(gateway)));
-  responsesRoutes(app);
+  responsesRoutes(app, gateway);
 }
 
 function toResponse(res: GatewayResponse): Response {
