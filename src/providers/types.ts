@@ -25,6 +25,8 @@ export interface UpstreamCall {
   headers: Record<string, string>;
   /** The client's query string including `?`, or "". */
   query: string;
+  /** A sub-resource of the route's path (`/count_tokens` of `/v1/messages`), or none. */
+  subpath?: string;
   signal: AbortSignal;
 }
 

@@ -28,6 +28,9 @@ export function modelRoutes(app: Hono<AppEnv>, gateway: Gateway): void {
       owned_by: e.kind === "provider" ? e.id.slice(0, -2) : "aigw",
       aigw: { kind: e.kind, targets: e.targets },
     }));
+    // Codex probes `?client_version=` and parses `models` as its own model metadata: an empty list
+    // makes it keep its built-in metadata, while OpenAI SDKs still read `data`.
+    if (c.req.query("client_version") !== undefined) return c.json({ object: "list", data, models: [] });
     return c.json({ object: "list", data });
   });
 }

@@ -7,6 +7,7 @@ import type { AppEnv } from "../app.js";
 import { readJsonBody } from "../body.js";
 import { clientSignal, header, queryString } from "../node-request.js";
 import { renderError } from "../render.js";
+import { countTokensRoute } from "./count-tokens.js";
 import { responsesHooks, responsesRoutes } from "./responses.js";
 
 /** Client headers that change what an upstream does; forwarded on same-format routes. */
@@ -76,6 +77,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
   app.post("/v1/embeddings", handler("embeddings"));
   app.post("/v1/responses", handler("responses", responsesHooks(gateway)));
   responsesRoutes(app, gateway);
+  countTokensRoute(app, gateway, opts);
 }
 
 function toResponse(res: GatewayResponse): Response {
