@@ -5,6 +5,7 @@ import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
 import { dashboardCommand } from "./commands/dashboard.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { execCommand } from "./commands/exec.js";
 import { initCommand } from "./commands/init.js";
 import { keysCommand } from "./commands/keys/index.js";
 import { modelsCommand } from "./commands/models.js";
@@ -35,6 +36,7 @@ for (const command of [
   modelsCommand,
   doctorCommand,
   initCommand,
+  execCommand,
 ]) {
   program.addCommand(command);
 }
