@@ -5,6 +5,7 @@ import { clientsCommand } from "./commands/clients/index.js";
 import { version } from "./commands/common.js";
 import { dashboardCommand } from "./commands/dashboard.js";
 import { doctorCommand } from "./commands/doctor/index.js";
+import { execCommand } from "./commands/exec.js";
 import { initCommand } from "./commands/init.js";
 import { keysCommand } from "./commands/keys/index.js";
 import { modelsCommand } from "./commands/models.js";
@@ -39,6 +40,7 @@ for (const command of [
   modelsCommand,
   doctorCommand,
   initCommand,
+  execCommand,
 ]) {
   program.addCommand(command);
 }

@@ -7,6 +7,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeResponse } from "./fake-responses.js";
 
 export interface RecordedRequest {
   method: string;
@@ -883,6 +884,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const known =
       (method === "POST" &&
         (path === "/v1/chat/completions" ||
+          path === "/v1/responses" ||
           path === "/v1/embeddings" ||
           path === "/v1/messages" ||
           path === "/v1/messages/count_tokens")) ||
@@ -918,6 +920,13 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         return openaiChat(ctx, body);
       case "/v1/embeddings":
         return openaiEmbeddings(ctx, body);
+      case "/v1/responses": {
+        if (typeof body.model !== "string")
+          return sendError(ctx, 400, "Missing required parameter: 'model'.", shape, "model");
+        const answer = fakeResponse(body, ctx.seq, ctx.script?.streamChunks ?? defaultChunks);
+        if (body.stream !== true) return sendJson(ctx, 200, answer.json, shape);
+        return sendStream(ctx, shape, answer.frames, ctx.script?.failMidStream ? 3 : undefined);
+      }
       case "/v1/messages":
         return anthropicMessages(ctx, body);
       default:

@@ -12,6 +12,7 @@ import { type RunningServer, serve } from "../src/server/serve.js";
 import { type ClientStore, createClientStore } from "../src/store/clients.js";
 import { type Db, openDb } from "../src/store/db.js";
 import { createResponseCache } from "../src/store/response-cache.js";
+import { createStoredResponses } from "../src/store/stored-responses.js";
 import { createUsageLog, type UsageLog, type UsageRecord } from "../src/store/usage-log.js";
 
 export const BIN = resolve(import.meta.dirname, "../bin/aigw");
@@ -65,6 +66,7 @@ export async function startTestGateway(
       maxBytes: config.cache.max_size,
       ...(opts.clock ? { clock: () => opts.clock!.now() } : {}),
     }),
+    storedResponses: createStoredResponses(db),
     env: opts.env ?? {},
     demo: opts.demo ?? false,
     discoverModels: opts.discoverModels ?? false,

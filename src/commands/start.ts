@@ -92,6 +92,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     { createApp },
     { serve, PortInUseError },
     { keySource },
+    { createStoredResponses },
   ] = await Promise.all([
     import("../store/db.js"),
     import("../store/usage-log.js"),
@@ -105,6 +106,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     import("../server/app.js"),
     import("../server/serve.js"),
     import("../gateway/key-pool.js"),
+    import("../store/stored-responses.js"),
   ]);
 
   const db = openDb(paths.db);
@@ -125,6 +127,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       usage: createUsageLog(db),
       keys: keyStore,
       responseCache: createResponseCache(db, { maxBytes: config.cache.max_size }),
+      storedResponses: createStoredResponses(db),
       clients: clientStore,
       loadMaster: () => loadMasterKey(paths.masterKey, { create: false }),
       demo: opts.demo ?? false,

@@ -58,6 +58,8 @@ export const providerSchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
   /** Its requests cost nothing (a local server); `pricing:` entries still set a price. Default false. */
   free: z.boolean().optional(),
+  /** openai-compatible only: the server implements `/v1/responses` itself (recent Ollama, vLLM). */
+  responses: z.enum(["native", "translate"]).optional(),
   /** mock only: content chunks per streamed answer, pause between chunks, pause before answering. */
   chunks: count.optional(),
   chunk_delay: duration.optional(),
@@ -128,6 +130,8 @@ export const configSchema = z.strictObject({
   circuit_breaker: z
     .strictObject({ failures: count.default(5), cool_off: duration.default(30_000) })
     .prefault({}),
+  /** Responses aigw keeps for `previous_response_id` and GET /v1/responses/{id} (translated ones only). */
+  responses: z.strictObject({ retention: duration.default(3 * 86_400_000) }).prefault({}),
   /** Retries of one target on connection errors, timeouts and 500/502/503/504/529, before falling back. */
   retry: z
     .strictObject({

@@ -104,7 +104,8 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * Why a request must not be answered from (or stored in) the cache, or null when it may be:
- * - a route other than chat, messages and embeddings (nothing else returns a model's answer);
+ * - a route other than chat, messages, embeddings and responses (nothing else returns a model's answer);
+ * - Responses state held upstream (`previous_response_id` not expanded by aigw, `conversation`, `background`);
  * - `n` > 1 (chat): the client asks for several distinct samples, usually to pick among them or to
  *   vote; the same stored set every time defeats that (and multi-choice streams interleave);
  * - audio output (`modalities` with "audio", or `audio`): the answer refers to audio the upstream
@@ -114,8 +115,14 @@ export function canonicalJson(value: unknown): string {
  * Client-side tools are fine: a stored tool call is replayed and the client runs it as before.
  */
 export function uncacheableReason(route: string, body: Record<string, unknown>): string | null {
-  if (route !== "chat" && route !== "messages" && route !== "embeddings")
+  if (route !== "chat" && route !== "messages" && route !== "embeddings" && route !== "responses")
     return `route ${route} is not cached`;
+  // A conversation the provider holds (or a background job) is not in the body, so not in the key.
+  if (typeof body.previous_response_id === "string")
+    return "previous_response_id refers to provider-held state";
+  if (body.conversation !== undefined && body.conversation !== null)
+    return "a conversation is provider-held state";
+  if (body.background === true) return "background responses are jobs, not answers";
   if (typeof body.n === "number" && body.n > 1) return "n > 1 asks for distinct samples";
   const modalities = Array.isArray(body.modalities) ? body.modalities : [];
   if (modalities.includes("audio") || (body.audio !== undefined && body.audio !== null)) {

@@ -1,6 +1,7 @@
 import { GatewayError } from "../errors.js";
 import { assembleChat, assembleMessage, chatToFrames, messageToFrames } from "../providers/assemble.js";
 import type { SseFrame } from "../providers/sse.js";
+import { assembleResponse, responseToFrames } from "../providers/translate/responses-replay.js";
 import type { Route, WireFormat } from "../providers/types.js";
 import type { TokenUsage } from "../providers/usage.js";
 import type { CacheEntry, ResponseCache } from "../store/response-cache.js";
@@ -73,6 +74,7 @@ export class FrameRecorder {
   /** The complete answer in `format`, or null when the stream was cut short, errored or too big. */
   assemble(format: WireFormat): Record<string, unknown> | null {
     if (this.overflow) return null;
+    if (format === "responses") return assembleResponse(this.frames);
     return format === "anthropic" ? assembleMessage(this.frames) : assembleChat(this.frames);
   }
 }
@@ -198,6 +200,7 @@ export class CachePolicy {
     if (!opts.stream) return { json: entry.raw ?? Buffer.from(JSON.stringify(entry.body)) };
     const body = entry.body as Record<string, unknown>;
     if (entry.format === "anthropic") return { frames: messageToFrames(body) };
+    if (entry.format === "responses") return { frames: responseToFrames(body) };
     // Embeddings have no stream form; chat answers are replayed as chunks.
     return { frames: chatToFrames(body, { includeUsage: opts.includeUsage }) };
   }

@@ -10,6 +10,14 @@ export function errorBody(format: WireFormat, err: GatewayError): object {
 /** The same error as one SSE frame, for a stream that already started. */
 export function errorFrame(format: WireFormat, err: GatewayError): string {
   const body = JSON.stringify(errorBody(format, err));
+  if (format === "responses") {
+    // A Responses client expects the stream to end in `response.failed`, with an OpenAI error code.
+    const failed = {
+      type: "response.failed",
+      response: { status: "failed", error: { code: err.code ?? err.type, message: err.message } },
+    };
+    return `event: response.failed\ndata: ${JSON.stringify(failed)}\n\n`;
+  }
   return format === "anthropic" ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`;
 }
 

@@ -6,6 +6,7 @@ import type { ClientStore } from "../store/clients.js";
 import type { KeyStore } from "../store/keys.js";
 import type { ResponseCache } from "../store/response-cache.js";
 import type { MasterKey } from "../store/secrets.js";
+import type { StoredResponses } from "../store/stored-responses.js";
 import type { UsageLog } from "../store/usage-log.js";
 import { CircuitBreaker } from "./breaker.js";
 import { Budgets } from "./budgets.js";
@@ -51,6 +52,8 @@ export interface Gateway {
   clients: ClientIndex;
   /** The usage log: live views read their opening history from it through the gateway. */
   usage: UsageLog;
+  /** Responses made by translation, kept for `responses.retention`; null when not kept. */
+  storedResponses: StoredResponses | null;
   startedAt: number;
   /** Re-reads what the CLI may have changed (keys, clients); called when the database changes. */
   reload(): void;
@@ -69,6 +72,8 @@ export function createGateway(opts: {
   responseCache?: ResponseCache;
   /** Client keys; without it there are none and `/v1/*` is open (to loopback). */
   clients?: ClientStore;
+  /** Responses kept for `previous_response_id`; without it none are kept. */
+  storedResponses?: StoredResponses;
   env?: NodeJS.ProcessEnv;
   /** The providers to route to; default: built from the config. Tests pass scripted ones. */
   providers?: Map<string, Provider>;
@@ -139,7 +144,14 @@ export function createGateway(opts: {
     opts.config.cache.enabled && opts.responseCache
       ? new CachePolicy(opts.responseCache, opts.config.cache, clock)
       : null;
-  const sweeper = cache ? setInterval(() => cache.sweep(), 60_000) : null;
+  const stored = opts.storedResponses ?? null;
+  const sweeper =
+    cache || stored
+      ? setInterval(() => {
+          cache?.sweep();
+          stored?.sweep(clock.now(), 500);
+        }, 60_000)
+      : null;
   sweeper?.unref();
   const metrics = new Metrics({
     limiters: () => limiters.status(),
@@ -202,6 +214,7 @@ export function createGateway(opts: {
     keys,
     clients,
     usage: opts.usage,
+    storedResponses: stored,
     startedAt: clock.now(),
     reload() {
       // Clients first: a key store the master key cannot open must not keep revoked clients alive.

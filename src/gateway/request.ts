@@ -1,6 +1,7 @@
 import { badRequest, GatewayError } from "../errors.js";
 import type { Bridge } from "../providers/translate/bridge.js";
 import { bridgeFor } from "../providers/translate/bridge.js";
+import { responsesBridge } from "../providers/translate/responses-bridge.js";
 import { type Provider, routeFormat, type UpstreamResponse, type WireFormat } from "../providers/types.js";
 import type { UsageRecord } from "../store/usage-log.js";
 import { globMatch } from "./glob.js";
@@ -61,6 +62,10 @@ export function legFor(req: GatewayRequest, target: Target, clientFormat: WireFo
   }
   if (req.route === "embeddings") throw badRequest(`${target.label} does not serve embeddings`);
   const upstreamFormat = provider.formats[0]!;
+  if (clientFormat === "responses" && upstreamFormat !== "responses") {
+    const bridge = responsesBridge(upstreamFormat, req, () => Math.floor(Date.now() / 1000));
+    return { target, upstreamFormat, bridge };
+  }
   return { target, upstreamFormat, bridge: bridgeFor(clientFormat, upstreamFormat) };
 }
 
@@ -74,7 +79,10 @@ export function validate(req: GatewayRequest): void {
     if (body.input === undefined) throw badRequest("input: required");
     return;
   }
-  if (!Array.isArray(body.messages)) throw badRequest("messages: required, an array of messages");
+  if (req.route === "responses") {
+    if (typeof body.input !== "string" && !Array.isArray(body.input))
+      throw badRequest("input: required, a string or an array of input items");
+  } else if (!Array.isArray(body.messages)) throw badRequest("messages: required, an array of messages");
   if (body.stream !== undefined && typeof body.stream !== "boolean")
     throw badRequest("stream: must be a boolean");
   if (req.route === "messages" && typeof body.max_tokens !== "number") {

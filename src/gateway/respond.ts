@@ -3,6 +3,7 @@ import { GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { SseParser } from "../providers/sse.js";
 import type { Bridge } from "../providers/translate/bridge.js";
+import type { StreamTranslator } from "../providers/translate/types.js";
 import {
   type HeaderDialect,
   routeFormat,
@@ -200,7 +201,7 @@ export function deliverStream(d: Delivery): GatewayResponse {
           "upstream_error",
           `${d.label} ended the stream before the answer was complete`,
         );
-        rest += errorFrame(d.clientFormat, error);
+        rest += failFrame(d, translator, error);
       } else if (translator) {
         rest += translator.end().join("");
       }
@@ -213,7 +214,7 @@ export function deliverStream(d: Delivery): GatewayResponse {
         const error = upstreamFailure(err, d.label);
         errorType = error.type;
         ended = true;
-        yield Buffer.from(errorFrame(d.clientFormat, error));
+        yield Buffer.from(failFrame(d, translator, error));
       }
     } finally {
       setUsage(rec, watcher.usage);
@@ -227,6 +228,12 @@ export function deliverStream(d: Delivery): GatewayResponse {
     }
   }
   return { status: d.upstream.status, headers: d.headers, body: null, stream: forward() };
+}
+
+/** A failure mid-stream: the translator's own closing frames (Responses: `response.failed`), else an error frame. */
+function failFrame(d: Delivery, translator: StreamTranslator | null, error: GatewayError): string {
+  const own = translator?.fail?.(error.code ?? error.type, error.message);
+  return own ? own.join("") : errorFrame(d.clientFormat, error);
 }
 
 export function setUsage(rec: UsageRecord, usage: TokenUsage): void {

@@ -34,7 +34,7 @@ export function createAnthropicProvider(
     send(call: UpstreamCall) {
       return http.request({
         method: "POST",
-        path: `/v1/messages${call.query}`,
+        path: `/v1/messages${call.subpath ?? ""}${call.query}`,
         headers: { ...headersFor(call.key, call.headers), "content-type": "application/json" },
         body: JSON.stringify(call.body),
         signal: call.signal,

@@ -2,7 +2,12 @@ import type { ProviderConfig, ProviderType } from "../config/schema.js";
 import { createUpstreamHttp, type HttpTimeouts } from "./http.js";
 import type { HeaderDialect, Provider, Route, UpstreamCall } from "./types.js";
 
-const PATHS: Record<Route, string> = { chat: "/chat/completions", embeddings: "/embeddings", messages: "" };
+const PATHS: Record<Route, string> = {
+  chat: "/chat/completions",
+  embeddings: "/embeddings",
+  messages: "",
+  responses: "/responses",
+};
 
 /** Model names that belong to OpenAI when a client names no provider. */
 export const openaiModelPattern = /^(gpt-|o\d|chatgpt-|text-embedding-|omni-moderation|codex-|computer-use-)/;
@@ -22,8 +27,10 @@ export function createOpenAIProvider(
   return {
     name,
     type,
-    formats: ["openai"],
-    routes: ["chat", "embeddings"],
+    // OpenAI serves the Responses API itself; other servers only when configured `responses: native`.
+    ...(type === "openai" || config.responses === "native"
+      ? { formats: ["openai", "responses"], routes: ["chat", "embeddings", "responses"] }
+      : { formats: ["openai"], routes: ["chat", "embeddings"] }),
     needsKey: type === "openai",
     keyEnv: config.api_key_env ?? `${name.toUpperCase().replace(/-/g, "_")}_API_KEY`,
     baseUrl: config.base_url,

@@ -1,15 +1,16 @@
 import type { ProviderType } from "../config/schema.js";
 
-/** The two wire formats aigw speaks. Every route and provider has one (the mock speaks both). */
-export type WireFormat = "openai" | "anthropic";
+/** The wire formats aigw speaks: Chat Completions, Anthropic Messages, the Responses API. */
+export type WireFormat = "openai" | "anthropic" | "responses";
 
 /** Gateway routes that reach a provider. */
-export type Route = "chat" | "messages" | "embeddings";
+export type Route = "chat" | "messages" | "embeddings" | "responses";
 
 export const routeFormat: Record<Route, WireFormat> = {
   chat: "openai",
   messages: "anthropic",
   embeddings: "openai",
+  responses: "responses",
 };
 
 /** One request to one provider, already in the provider's wire format. */
@@ -24,6 +25,8 @@ export interface UpstreamCall {
   headers: Record<string, string>;
   /** The client's query string including `?`, or "". */
   query: string;
+  /** A sub-resource of the route's path (`/count_tokens` of `/v1/messages`), or none. */
+  subpath?: string;
   signal: AbortSignal;
 }
 

@@ -20,7 +20,18 @@ const obj = (v: unknown): Json | null =>
 export function usageFromBody(format: WireFormat, body: unknown): TokenUsage {
   const usage = obj(obj(body)?.usage);
   if (!usage) return noUsage();
+  if (format === "responses") return responsesUsage(usage);
   return format === "anthropic" ? anthropicUsage(usage, noUsage()) : openaiUsage(usage);
+}
+
+/** Responses usage: `input_tokens` already includes cached ones; reasoning tokens are output. */
+function responsesUsage(usage: Json): TokenUsage {
+  return {
+    input: num(usage.input_tokens),
+    cachedInput: num(obj(usage.input_tokens_details)?.cached_tokens) ?? 0,
+    cacheWrite: null,
+    output: num(usage.output_tokens) ?? (usage.input_tokens !== undefined ? 0 : null),
+  };
 }
 
 function openaiUsage(usage: Json): TokenUsage {
@@ -61,6 +72,7 @@ export interface StreamWatcher {
 }
 
 export function createStreamWatcher(format: WireFormat, clientWantsUsage: boolean): StreamWatcher {
+  if (format === "responses") return new ResponsesWatcher();
   return format === "anthropic" ? new AnthropicWatcher() : new OpenAIWatcher(clientWantsUsage);
 }
 
@@ -105,6 +117,33 @@ class AnthropicWatcher implements StreamWatcher {
       case "message_stop":
         this.complete = true;
         break;
+      case "error":
+        this.errored = true;
+        break;
+    }
+    return true;
+  }
+}
+
+/** The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), which carries the usage. */
+class ResponsesWatcher implements StreamWatcher {
+  usage = noUsage();
+  complete = false;
+  errored = false;
+
+  observe(frame: SseFrame): boolean {
+    // Event names are optional on the wire; the `type` inside the data is not.
+    const type = frame.event ?? (frame.data.match(/"type"\s*:\s*"([^"]+)"/)?.[1] || undefined);
+    switch (type) {
+      case "response.completed":
+      case "response.incomplete":
+      case "response.failed": {
+        const usage = obj(obj(safeParse(frame.data)?.response)?.usage);
+        if (usage) this.usage = responsesUsage(usage);
+        this.complete = true;
+        if (type === "response.failed") this.errored = true;
+        break;
+      }
       case "error":
         this.errored = true;
         break;

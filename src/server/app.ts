@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       new GatewayError(
         404,
         "not_found_error",
-        `no route ${c.req.method} ${c.req.path}; aigw serves POST /v1/chat/completions, /v1/messages, /v1/embeddings, GET /v1/models and /aigw/health, status, events, metrics`,
+        `no route ${c.req.method} ${c.req.path}; aigw serves POST /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/responses, /v1/embeddings, GET /v1/models and /aigw/health, status, history, events, metrics`,
         {
           code: "route_not_found",
         },

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./app.js";
+import { decodeBody } from "./decode-body.js";
 
 /**
  * Reads a request straight from node's IncomingMessage when the app runs on @hono/node-server.
@@ -54,5 +55,8 @@ export async function bodyText(c: Context<AppEnv>, max: number): Promise<string 
     }
     chunks.push(chunk);
   }
-  return chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const contentEncoding = incoming.headers["content-encoding"];
+  if (!contentEncoding) return raw.toString("utf8");
+  return decodeBody(raw, contentEncoding, max)?.toString("utf8");
 }

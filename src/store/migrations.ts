@@ -98,6 +98,18 @@ export const migrations: readonly string[] = [
      latency_hist TEXT NOT NULL,           -- JSON {bucket: count}, log-scale buckets of latency_ms
      PRIMARY KEY (dim, hour, value)
    ) WITHOUT ROWID;`,
+  // Responses aigw made by translation (store not false), so previous_response_id and GET/DELETE
+  // /v1/responses/{id} work on providers that keep no state; swept after responses.retention.
+  `CREATE TABLE stored_responses (
+     id TEXT PRIMARY KEY,                  -- resp_…, the id the client got
+     client TEXT,                          -- owner; another client cannot read or chain it
+     model TEXT NOT NULL,                  -- provider/model that answered
+     created_at INTEGER NOT NULL,          -- ms since epoch
+     expires_at INTEGER NOT NULL,
+     input TEXT NOT NULL,                  -- JSON: the whole conversation sent (previous turns expanded)
+     response TEXT NOT NULL                -- JSON: the response object as the client got it
+   );
+   CREATE INDEX stored_responses_expires ON stored_responses (expires_at);`,
   // Demo answers priced as the real model they imitate: spend that was never paid.
   "ALTER TABLE usage ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -17,7 +17,7 @@ export interface CacheEntry {
   /** `x-aigw-cache-namespace`; "" is the default namespace. */
   namespace: string;
   /** Wire format of `body`: the client route's format, so a hit is replayed as stored. */
-  format: "openai" | "anthropic";
+  format: "openai" | "anthropic" | "responses";
   route: string;
   /** `provider/model` that produced the answer. */
   model: string;
@@ -272,7 +272,7 @@ function checkEntry(raw: unknown, index: number): CachePut {
   const e = (typeof raw === "object" && raw !== null ? raw : {}) as Partial<CacheEntry>;
   const checks: [string, boolean][] = [
     ["key", typeof e.key === "string" && e.key !== ""],
-    ["format", e.format === "openai" || e.format === "anthropic"],
+    ["format", e.format === "openai" || e.format === "anthropic" || e.format === "responses"],
     ["route", typeof e.route === "string"],
     ["model", typeof e.model === "string"],
     ["created_at", typeof e.created_at === "number"],

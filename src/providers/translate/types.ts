@@ -16,6 +16,8 @@ export interface StreamTranslator {
   push(ev: SseEvent): string[];
   /** The upstream ended; returns whatever closing frames are still owed to the client. */
   end(): string[];
+  /** The upstream failed mid-answer: the closing frames that say so, when the client format has its own. */
+  fail?(code: string, message: string): string[];
 }
 
 // ---------------------------------------------------------------- OpenAI Chat Completions

@@ -34,7 +34,13 @@ export function modelRoutes(app: Hono<AppEnv>, gateway: Gateway): void {
 
   app.get("/v1/models", (c) => {
     const entries = gateway.models.list().filter((e) => allowed(c, e.id));
-    if (!isAnthropic(c)) return c.json({ object: "list", data: entries.map(openai) });
+    if (!isAnthropic(c)) {
+      const data = entries.map(openai);
+      // Codex probes `?client_version=` and parses `models` as its own model metadata: an empty list
+      // makes it keep its built-in metadata, while OpenAI SDKs still read `data`.
+      if (c.req.query("client_version") !== undefined) return c.json({ object: "list", data, models: [] });
+      return c.json({ object: "list", data });
+    }
     const data = entries.map(anthropic);
     return c.json({ data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
   });

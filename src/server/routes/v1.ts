@@ -6,10 +6,18 @@ import type { Route } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
 import { readJsonBody } from "../body.js";
 import { clientSignal, header, queryString } from "../node-request.js";
+import { countTokensRoute } from "./count-tokens.js";
+import { responsesHooks, responsesRoutes } from "./responses.js";
+
+/** Route-specific steps around the pipeline: the body on its way in, the answer on its way out. */
+export interface ProxyHooks {
+  before(body: Record<string, unknown>, client: string | null): Record<string, unknown>;
+  after(body: Record<string, unknown>, res: GatewayResponse, client: string | null): GatewayResponse;
+}
 
 /** `POST /v1/chat/completions`, `/v1/messages`, `/v1/embeddings`: parse, hand to the pipeline, send back. */
 export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody: number }): void {
-  const handler = (route: Route) =>
+  const handler = (route: Route, hooks?: ProxyHooks) =>
     async function proxy(c: Context<AppEnv>): Promise<Response> {
       const id = c.get("requestId");
       const client = c.get("client");
@@ -33,6 +41,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
         if (value !== undefined) headers[name] = value;
       }
       // A GatewayError thrown here is rendered by the app's one onError, in the route's shape.
+      if (hooks) body = hooks.before(body, client);
       const res = await gateway.pipeline.handle({
         id,
         route,
@@ -45,11 +54,14 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
         cacheHints: cacheHints(c),
         signal,
       });
-      return toResponse(res);
+      return toResponse(hooks ? hooks.after(body, res, client) : res);
     };
   app.post("/v1/chat/completions", handler("chat"));
   app.post("/v1/messages", handler("messages"));
   app.post("/v1/embeddings", handler("embeddings"));
+  app.post("/v1/responses", handler("responses", responsesHooks(gateway)));
+  responsesRoutes(app, gateway);
+  countTokensRoute(app, gateway, opts);
 }
 
 function toResponse(res: GatewayResponse): Response {
