@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.js";
-import { preloadHttp } from "../providers/http.js";
+import { isLoopbackUrl, preloadHttp } from "../providers/http.js";
 import { createProviders } from "../providers/registry.js";
 import type { Provider } from "../providers/types.js";
 import type { ClientStore } from "../store/clients.js";
@@ -168,7 +168,10 @@ export function createGateway(opts: {
     },
     async warmUp() {
       budgets.load();
-      await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp(), metrics.load()]);
+      // The price table (~80 ms, a few MB) only when some provider is priced by it: mock and loopback
+      // providers are free; Prometheus metrics need no library.
+      const priced = [...providers.values()].some((p) => p.type !== "mock" && !isLoopbackUrl(p.baseUrl));
+      await Promise.all([preloadHttp(), priced ? pricing.load() : null, limiters.warmUp()]);
     },
     async close() {
       if (sweeper) clearInterval(sweeper);
