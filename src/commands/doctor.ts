@@ -2,7 +2,6 @@ import { existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import chalk from "chalk";
 import { Command } from "commander";
-import { ConfigError, loadConfig } from "../config/load.js";
 import { isLoopbackHost } from "../config/net.js";
 import { type HomePaths, homePaths } from "../config/paths.js";
 import { readRunFile } from "../config/run-file.js";
@@ -170,6 +169,7 @@ async function configCheck(
   paths: HomePaths,
   explicit: string | undefined,
 ): Promise<{ check: Check; loaded: LoadedSetup | null }> {
+  const { ConfigError, loadConfig } = await import("../config/load.js"); // zod + yaml: only when used
   const [{ createProviders }, { createRouter }] = await Promise.all([
     import("../providers/registry.js"),
     import("../gateway/router.js"),

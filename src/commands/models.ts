@@ -1,6 +1,5 @@
 import chalk from "chalk";
 import { Command } from "commander";
-import { ConfigError, loadConfig } from "../config/load.js";
 import { CliError } from "./cli-error.js";
 import { homeOf } from "./common.js";
 import { renderTable } from "./table.js";
@@ -10,6 +9,7 @@ export const modelsCommand = new Command("models")
   .option("-c, --config <file>", "config file")
   .option("--json", "print JSON")
   .action(async (opts: { config?: string; json?: boolean }, command: Command) => {
+    const { ConfigError, loadConfig } = await import("../config/load.js"); // zod + yaml: only when used
     const paths = homeOf(command);
     const { createProviders } = await import("../providers/registry.js");
     const { createRouter } = await import("../gateway/router.js");
