@@ -173,6 +173,8 @@ export interface ServerProc {
   listeningMs: number;
   /** Spawn → first 200 to a proxied chat completion, asked as soon as it listens. */
   firstAnswerMs: number;
+  /** The worst event-loop delay (ms) between listening and that first answer. */
+  loopToFirstAnswer: number;
   /** CPU, memory and event-loop delay from inside the process; `reset` restarts the delay histogram. */
   probe(reset?: boolean): Promise<Probe>;
   stop(): Promise<void>;
@@ -296,12 +298,14 @@ async function launch(
   const deadline = Date.now() + 15_000;
   let listeningMs = Number.NaN;
   let firstAnswerMs = Number.NaN;
+  let loopToFirstAnswer = Number.NaN;
   try {
     for (;;) {
       if (!alive(child)) throw new Error(`${kind} exited (${child.exitCode}) before listening\n${stderr()}`);
       const status = await probeStatus(`${url}/aigw/health`);
       if (kind === "aigw" ? status === 200 : status > 0) {
         listeningMs = sinceMs(t0);
+        await probe(true); // what blocks between listening and the first answer is counted apart
         break;
       }
       if (Date.now() > deadline) throw new Error(`${kind}: not listening after 15 s\n${stderr()}`);
@@ -310,7 +314,8 @@ async function launch(
     for (;;) {
       if ((await postChat(url)) === 200) {
         firstAnswerMs = sinceMs(t0);
-        await probe(true); // from here on the delay histogram covers only what runs after the start
+        // From here on the delay histogram covers only what runs after the start.
+        loopToFirstAnswer = (await probe(true)).loop.max;
         break;
       }
       if (Date.now() > deadline) throw new Error(`${kind}: no 200 to a chat request after 15 s\n${stderr()}`);
@@ -320,7 +325,7 @@ async function launch(
     await stop();
     throw err;
   }
-  return { kind, url, pid: child.pid!, listeningMs, firstAnswerMs, probe, stop };
+  return { kind, url, pid: child.pid!, listeningMs, firstAnswerMs, loopToFirstAnswer, probe, stop };
 }
 
 /** A yardstick proxy (bundled by prepareYardsticks) in front of the upstream. */

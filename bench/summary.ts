@@ -42,7 +42,7 @@ export interface Results {
   stream?: { requests: number } & Partial<Record<Side, StreamStats>>;
   /** MiB: RSS 2 s after start (idle), VmHWM after RATE req/s (peak). */
   memory?: Partial<Record<ServerKind, { idleMB: number; peakMB: number; failures: number }>>;
-  /** Medians over launches; loopMax: the worst event-loop delay in the first second after the first answer. */
+  /** Medians over launches; loopMax: the worst event-loop delay from listening to 1 s after the first answer. */
   startup?: Partial<
     Record<ServerKind, { launches: number; listeningMs: number; firstAnswerMs: number; loopMax: number }>
   >;
@@ -275,7 +275,7 @@ export function report(results: Results): void {
     );
   if (st)
     row(
-      "event-loop delay max, 1 s after the first answer (ms)",
+      "event-loop delay max, listening → 1 s after the first answer (ms)",
       each(st, (s) => fmt(s.loopMax, 1)),
       {
         target: "≤ 20",
@@ -285,7 +285,7 @@ export function report(results: Results): void {
     );
   if (results.limiter)
     row(
-      "event-loop delay p99 / max, loaded start with a tpm limit (ms)",
+      "event-loop delay p99 / max, start with a tpm limit, loaded at once (ms)",
       { aigw: loop({ p50: 0, p99: results.limiter.loopP99AtStart, max: results.limiter.loopMaxAtStart }) },
       {
         target: "max ≤ 20",
