@@ -122,11 +122,6 @@ export function startFakeUpstream(): Promise<FakeUpstreamProc> {
   ]);
 }
 
-/** The minimal Hono + undici proxy to the upstream: the CPU yardstick. */
-export function startReferenceProxy(upstreamUrl: string): Promise<FakeUpstreamProc> {
-  return startScript(join(ROOT, "bench", "reference-proxy.ts"), ["--upstream", upstreamUrl]);
-}
-
 /** Runs a TypeScript server script that prints one JSON line `{"url": ...}` once listening. */
 async function startScript(file: string, args: string[]): Promise<FakeUpstreamProc> {
   const child = track(
@@ -159,13 +154,29 @@ async function startScript(file: string, args: string[]): Promise<FakeUpstreamPr
   return { url, pid: child.pid!, stop: () => stopChild(child) };
 }
 
-export interface GatewayProc {
+/** What the preloaded bench/hook.mjs reports about the process it runs in. */
+export interface Probe {
+  cpuUs: number;
+  systemUs: number;
+  rss: number;
+  /** Event-loop delay (ms) since the last reset (or the start). */
+  loop: { p50: number; p99: number; max: number };
+}
+
+export type ServerKind = "bare" | "hono" | "aigw";
+
+export interface ServerProc {
+  kind: ServerKind;
   url: string;
   pid: number;
-  /** Spawn → first 200 from /aigw/health. */
-  healthyMs: number;
-  /** Spawn → banner line "listening on …" on stdout (waited for up to 5 s after healthy). */
-  bannerMs: number;
+  /** Spawn → first HTTP answer (for aigw: a 200 from /aigw/health). */
+  listeningMs: number;
+  /** Spawn → first 200 to a proxied chat completion, asked as soon as it listens. */
+  firstAnswerMs: number;
+  /** The worst event-loop delay (ms) between listening and that first answer. */
+  loopToFirstAnswer: number;
+  /** CPU, memory and event-loop delay from inside the process; `reset` restarts the delay histogram. */
+  probe(reset?: boolean): Promise<Probe>;
   stop(): Promise<void>;
 }
 
@@ -180,26 +191,158 @@ export function freePort(): Promise<number> {
   });
 }
 
-function probeHealth(url: string): Promise<boolean> {
+/** GET `url`: its status, or 0 when nothing answers. */
+function probeStatus(url: string): Promise<number> {
   return new Promise((done) => {
-    const req = http.get(`${url}/aigw/health`, { agent: false, timeout: 1000 }, (res) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
       res.resume();
-      done(res.statusCode === 200);
+      done(res.statusCode ?? 0);
     });
-    req.on("error", () => done(false));
+    req.on("error", () => done(0));
     req.on("timeout", () => {
       req.destroy();
-      done(false);
+      done(0);
     });
   });
 }
 
-/** Starts `aigw start` on a fresh temp home, with the fake upstream as provider "fake". */
+const CHAT = JSON.stringify({ model: "fake/gpt-4o-mini", messages: [{ role: "user", content: "hello" }] });
+
+function postChat(url: string): Promise<number> {
+  return new Promise((done) => {
+    const req = http.request(
+      `${url}/v1/chat/completions`,
+      { method: "POST", agent: false, timeout: 5000, headers: { "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => done(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", () => done(0));
+    req.on("timeout", () => {
+      req.destroy();
+      done(0);
+    });
+    req.end(CHAT);
+  });
+}
+
+const HOOK = join(ROOT, "bench", "hook.mjs");
+let yardsticks: { bare: string; hono: string } | null = null;
+
+/** Bundles the two yardstick proxies like aigw is bundled, so their start-up compares like with like. */
+export async function prepareYardsticks(): Promise<void> {
+  const { build } = await import("esbuild");
+  const dir = mkdtempSync(join(tmpdir(), "aigw-bench-yard-"));
+  tempDirs.add(dir);
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  await build({
+    entryPoints: {
+      bare: join(ROOT, "bench", "bare-proxy.ts"),
+      hono: join(ROOT, "bench", "reference-proxy.ts"),
+    },
+    outdir: dir,
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    outExtension: { ".js": ".mjs" },
+    banner: {
+      js: "import { createRequire as __aigwRequire } from 'node:module'; const require = __aigwRequire(import.meta.url);",
+    },
+    logLevel: "warning",
+  });
+  yardsticks = { bare: join(dir, "bare.mjs"), hono: join(dir, "hono.mjs") };
+}
+
+/** Starts one of the measured servers with the probe hook preloaded; times listening and first answer. */
+async function launch(
+  kind: ServerKind,
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; port: number; cleanup?: () => void },
+): Promise<ServerProc> {
+  const url = `http://127.0.0.1:${opts.port}`;
+  const t0 = now();
+  const child = track(
+    spawn(process.execPath, ["--import", HOOK, ...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+    }),
+  );
+  child.stdout?.resume();
+  const stderr = tail(child.stderr);
+  let seq = 0;
+  const waiting = new Map<number, (p: Probe) => void>();
+  child.on("message", (msg: { probe?: string; id?: number } & Probe) => {
+    if (msg?.probe !== "aigw-bench" || msg.id === undefined) return;
+    waiting.get(msg.id)?.(msg);
+    waiting.delete(msg.id);
+  });
+  const probe = (reset = false): Promise<Probe> =>
+    new Promise((done, reject) => {
+      const id = ++seq;
+      const timer = setTimeout(() => reject(new Error(`${kind}: no probe answer in 5 s`)), 5000);
+      waiting.set(id, (p) => {
+        clearTimeout(timer);
+        done(p);
+      });
+      child.send({ probe: "aigw-bench", id, reset });
+    });
+  const stop = async () => {
+    await stopChild(child);
+    opts.cleanup?.();
+  };
+  const deadline = Date.now() + 15_000;
+  let listeningMs = Number.NaN;
+  let firstAnswerMs = Number.NaN;
+  let loopToFirstAnswer = Number.NaN;
+  try {
+    for (;;) {
+      if (!alive(child)) throw new Error(`${kind} exited (${child.exitCode}) before listening\n${stderr()}`);
+      const status = await probeStatus(`${url}/aigw/health`);
+      if (kind === "aigw" ? status === 200 : status > 0) {
+        listeningMs = sinceMs(t0);
+        await probe(true); // what blocks between listening and the first answer is counted apart
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`${kind}: not listening after 15 s\n${stderr()}`);
+      await sleep(2);
+    }
+    for (;;) {
+      if ((await postChat(url)) === 200) {
+        firstAnswerMs = sinceMs(t0);
+        // From here on the delay histogram covers only what runs after the start.
+        loopToFirstAnswer = (await probe(true)).loop.max;
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`${kind}: no 200 to a chat request after 15 s\n${stderr()}`);
+      await sleep(2);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { kind, url, pid: child.pid!, listeningMs, firstAnswerMs, loopToFirstAnswer, probe, stop };
+}
+
+/** A yardstick proxy (bundled by prepareYardsticks) in front of the upstream. */
+export async function startYardstick(kind: "bare" | "hono", upstreamUrl: string): Promise<ServerProc> {
+  if (!yardsticks) throw new Error("prepareYardsticks() first");
+  const port = await freePort();
+  return launch(kind, [yardsticks[kind], "--upstream", upstreamUrl, "--port", String(port)], {
+    cwd: ROOT,
+    port,
+  });
+}
+
 /** A gateway over the fake upstream; the cache is off unless asked for; `limits` is a YAML flow mapping. */
 export async function startGateway(
   upstreamUrl: string,
   opts: { cache?: boolean; limits?: string } = {},
-): Promise<GatewayProc> {
+): Promise<ServerProc> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   tempDirs.add(dir);
   const config = join(dir, "bench.yaml");
@@ -209,58 +352,22 @@ export async function startGateway(
       `cache: { enabled: ${opts.cache ? "true" : "false"} }\n`,
   );
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR;
   if (!cli) throw new Error("prepareCli() first");
-  const t0 = now();
-  const child = track(
-    spawn(
-      process.execPath,
-      [cli, "start", "--port", String(port), "--config", config, "--home", join(dir, "home")],
-      { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] },
-    ),
+  return launch(
+    "aigw",
+    [cli, "start", "--port", String(port), "--config", config, "--home", join(dir, "home")],
+    {
+      cwd: dir,
+      env,
+      port,
+      cleanup: () => {
+        rmSync(dir, { recursive: true, force: true });
+        tempDirs.delete(dir);
+      },
+    },
   );
-  const stderr = tail(child.stderr);
-  let bannerMs = Number.NaN;
-  let out = "";
-  const banner = new Promise<void>((done) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (!Number.isNaN(bannerMs)) return;
-      out = (out + chunk.toString("utf8")).slice(-2000);
-      if (/listening on http:\/\/127\.0\.0\.1:\d+/.test(out)) {
-        bannerMs = sinceMs(t0);
-        done();
-      }
-    });
-    child.once("exit", () => done());
-  });
-
-  const stop = async () => {
-    await stopChild(child);
-    rmSync(dir, { recursive: true, force: true });
-    tempDirs.delete(dir);
-  };
-  const deadline = Date.now() + 15_000;
-  let healthyMs = Number.NaN;
-  try {
-    for (;;) {
-      if (!alive(child)) throw new Error(`aigw exited (${child.exitCode}) before listening\n${stderr()}`);
-      if (await probeHealth(url)) {
-        healthyMs = sinceMs(t0);
-        break;
-      }
-      if (Date.now() > deadline) throw new Error(`aigw: /aigw/health not 200 after 15 s\n${stderr()}`);
-      await sleep(5);
-    }
-    await Promise.race([banner, sleep(5000)]);
-    if (Number.isNaN(bannerMs))
-      process.stderr.write(`warning: aigw answered /aigw/health but printed no banner in 5 s\n${stderr()}\n`);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, pid: child.pid!, healthyMs, bannerMs, stop };
 }
 
 export const CLK_TCK: number = (() => {

@@ -1,4 +1,4 @@
-/** Statistics, the summary table and the targets of the benchmark. */
+/** Statistics and the rendering of the benchmark's summary table. */
 
 /** Nearest-rank percentile of an ascending array; NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -21,62 +21,56 @@ export function signed(value: number | undefined, digits = 2): string {
   return `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(digits)}`;
 }
 
+/** One figure: its value for each side (text), and how aigw fares against its target. */
 export interface Row {
-  phase: string;
-  direct: string;
-  aigw: string;
-  added: string;
+  figure: string;
+  direct?: string;
+  bare?: string;
+  hono?: string;
+  aigw?: string;
   target?: string;
-  /** true ✓, false ✗, undefined: no target. */
-  ok?: boolean;
+  /** true pass, false fail, null not measured, undefined no target. */
+  ok?: boolean | null;
 }
 
 export interface Target {
-  name: string;
-  limit: string;
-  value: number;
-  /** null when not measured; false also when the phase saw failed (non-2xx / error) responses. */
+  figure: string;
+  target: string;
+  aigw: number;
   ok: boolean | null;
   note?: string;
 }
 
-/** value < limit, and the phase's responses all succeeded. */
-export function target(name: string, limit: number, unit: string, value: number, failures = 0): Target {
-  const measured = !Number.isNaN(value);
-  return {
-    name,
-    limit: `< ${limit} ${unit}`,
-    value,
-    ok: measured ? failures === 0 && value < limit : null,
-    ...(failures > 0 ? { note: `${failures} failed responses` } : {}),
-  };
-}
-
-export function mark(t: Target | undefined): Pick<Row, "target" | "ok"> {
-  if (!t) return {};
-  const sign = t.ok === null ? "?" : t.ok ? "✓" : "✗";
-  return { target: `${t.limit} ${sign}${t.note ? ` (${t.note})` : ""}`, ok: t.ok ?? undefined };
+/** Pass when `pass(value)`, and the phase's responses all succeeded; null when not measured. */
+export function verdict(value: number, pass: (v: number) => boolean, failures = 0): boolean | null {
+  if (Number.isNaN(value)) return null;
+  return failures === 0 && pass(value);
 }
 
 export function renderTable(rows: Row[]): string {
-  const head: Row = { phase: "phase", direct: "direct", aigw: "aigw", added: "added", target: "target" };
-  const all = [head, ...rows];
-  const w = {
-    phase: Math.max(...all.map((r) => r.phase.length)),
-    direct: Math.max(...all.map((r) => r.direct.length)),
-    aigw: Math.max(...all.map((r) => r.aigw.length)),
-    added: Math.max(...all.map((r) => r.added.length)),
+  const cols = ["figure", "direct", "bare", "hono", "aigw", "target", "ok"] as const;
+  const head: Record<(typeof cols)[number], string> = {
+    figure: "figure",
+    direct: "direct",
+    bare: "node:http+undici",
+    hono: "Hono+undici",
+    aigw: "aigw",
+    target: "target (aigw)",
+    ok: "",
   };
-  const line = (r: Row) =>
-    [
-      r.phase.padEnd(w.phase),
-      r.direct.padStart(w.direct),
-      r.aigw.padStart(w.aigw),
-      r.added.padStart(w.added),
-      r.target ?? "",
-    ]
-      .join("   ")
+  const cell = (r: Row, c: (typeof cols)[number]): string => {
+    if (c === "ok") return r.ok === undefined ? "" : r.ok === null ? "?" : r.ok ? "pass" : "FAIL";
+    return (
+      (r as unknown as Record<string, string | undefined>)[c] ?? (c === "figure" || c === "target" ? "" : "-")
+    );
+  };
+  const table = [cols.map((c) => head[c]), ...rows.map((r) => cols.map((c) => cell(r, c)))];
+  const width = cols.map((_, i) => Math.max(...table.map((line) => line[i]!.length)));
+  const render = (line: string[]) =>
+    line
+      .map((text, i) => (i === 0 || i >= 5 ? text.padEnd(width[i]!) : text.padStart(width[i]!)))
+      .join("  ")
       .trimEnd();
-  const rule = "-".repeat(w.phase + w.direct + w.aigw + w.added + 12 + 24);
-  return [line(head), rule, ...rows.map(line)].join("\n");
+  const rule = "-".repeat(width.reduce((a, b) => a + b + 2, 0));
+  return [render(table[0]!), rule, ...table.slice(1).map(render)].join("\n");
 }

@@ -1,12 +1,14 @@
 /**
- * aigw benchmark: direct-to-upstream vs through aigw, against the fake upstream in its own process.
+ * aigw benchmark: the same load direct to the fake upstream, through the framework-free yardstick
+ * (node:http + undici), through the minimal Hono + undici proxy, and through aigw, in one run.
  *
- *   npm run bench                      full run (~1.5 min)
- *   npx tsx bench/run.ts --quick       ~1 s phases, a smoke run
- *   npx tsx bench/run.ts --only cpu    one phase (or a comma list): chat, rate, stream, cpu, rss, startup
+ *   npm run bench                      full run (about 3 min)
+ *   npx tsx bench/run.ts --quick       ~1 s phases, a smoke run (about 1 min)
+ *   npx tsx bench/run.ts --only closed,rate   some phases: closed, rate, stream, memory, startup, cache, limiter, stats
  *
- * Uses dist/ (via bin/aigw; AIGW_BENCH_CLI=path/to/cli.js picks another build). Prints a table and writes
- * bench/results/latest.json. Only 127.0.0.1 is contacted; every child process is killed on exit.
+ * Every server runs with bench/hook.mjs preloaded, which reports its own CPU time and event-loop delay
+ * over IPC. Uses dist/ (via bin/aigw; AIGW_BENCH_CLI=path/to/cli.js picks another build). Prints a table
+ * and writes bench/results/latest.json. Only 127.0.0.1 is contacted; every child is killed on exit.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -14,34 +16,36 @@ import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { chatBody, closedLoop, openLoop, type StreamSample, streamOnce } from "./load.js";
 import {
-  type ClosedLoopResult,
-  chatBody,
-  closedLoop,
-  openLoop,
-  postOnce,
-  type StreamSample,
-  streamOnce,
-} from "./load.js";
-import {
-  cpuMicros,
-  cpuTimes,
-  type GatewayProc,
   installCleanup,
   machineCpu,
   memoryMB,
   prepareCli,
+  prepareYardsticks,
+  type ServerKind,
+  type ServerProc,
   startFakeUpstream,
   startGateway,
-  startReferenceProxy,
+  startYardstick,
 } from "./procs.js";
 import { fmt, median } from "./report.js";
-import { PHASES, type Phase, RATE, type Results, report, type StreamStats } from "./summary.js";
+import {
+  type Closed,
+  type Cost,
+  type Open,
+  PHASES,
+  type Phase,
+  RATE,
+  type Results,
+  report,
+  SERVERS,
+  type Side,
+  type StreamStats,
+} from "./summary.js";
 import { generateUsageLog } from "./usage-log-gen.js";
 
-const CONNECTIONS = [1, 16, 64];
 const PATH = "/v1/chat/completions";
-
 const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
@@ -63,12 +67,31 @@ for (const p of selected) {
 }
 const run = (p: Phase) => selected.includes(p);
 const S = args.quick
-  ? { chatSeconds: 1, warmup: 0.5, rateSeconds: 1, streamN: 30, cpuAmount: 2000, launches: 3 }
-  : { chatSeconds: 5, warmup: 1, rateSeconds: 5, streamN: 200, cpuAmount: 20_000, launches: 5 };
+  ? {
+      rounds: 1,
+      c1Seconds: 1,
+      c16Seconds: 1,
+      warmup: 0.5,
+      rateSeconds: 1,
+      streamN: 30,
+      launches: 3,
+      idleMs: 1000,
+      statsRows: 100_000,
+    }
+  : {
+      rounds: 3,
+      c1Seconds: 2,
+      c16Seconds: 3,
+      warmup: 1,
+      rateSeconds: 4,
+      streamN: 150,
+      launches: 5,
+      idleMs: 2000,
+      statsRows: 1_000_000,
+    };
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
-const failures = (r: { non2xx: number; errors: number }) => r.non2xx + r.errors;
-
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const results: Results = {
   startedAt: new Date().toISOString(),
   quick: args.quick ?? false,
@@ -79,37 +102,296 @@ const results: Results = {
   cli: "",
 };
 
-async function streamPhase(direct: string, aigw: string): Promise<NonNullable<typeof results.stream>> {
+/** Runs `load` against a server and adds what it cost the server (CPU per answered request, loop delay). */
+async function costed<T extends { ok: number; non2xx: number }>(
+  server: ServerProc | undefined,
+  load: () => Promise<T>,
+): Promise<T & Partial<Cost>> {
+  if (!server) return load();
+  const before = await server.probe(true);
+  const r = await load();
+  const after = await server.probe(true);
+  const n = r.ok + r.non2xx;
+  return { ...r, cpuUs: n ? (after.cpuUs - before.cpuUs) / n : Number.NaN, loop: after.loop };
+}
+
+/** Median of each numeric field over rounds (other fields from the last round). */
+function medianOf<T extends object>(rounds: T[]): T {
+  const last = { ...rounds[rounds.length - 1]! } as Record<string, unknown>;
+  for (const key of Object.keys(last)) {
+    if (typeof last[key] === "number")
+      last[key] = median(rounds.map((r) => (r as Record<string, number>)[key]!));
+  }
+  const loops = rounds.map((r) => (r as { loop?: Cost["loop"] }).loop).filter((l) => l !== undefined);
+  if (loops.length)
+    last.loop = {
+      p50: median(loops.map((l) => l.p50)),
+      p99: median(loops.map((l) => l.p99)),
+      max: Math.max(...loops.map((l) => l.max)),
+    };
+  return last as T;
+}
+
+async function closedPhase(
+  origin: Record<Side, string>,
+  servers: Partial<Record<ServerKind, ServerProc>>,
+): Promise<void> {
+  const body = chatBody(false);
+  const sides: Side[] = ["direct", "bare", "hono", "aigw"];
+  for (const side of sides)
+    await closedLoop({ url: origin[side] + PATH, body, connections: 16, seconds: S.warmup });
+  const acc: Record<"c1" | "c16", Record<Side, Closed[]>> = {
+    c1: { direct: [], bare: [], hono: [], aigw: [] },
+    c16: { direct: [], bare: [], hono: [], aigw: [] },
+  };
+  for (let round = 0; round < S.rounds; round++) {
+    // Rotate the order each round, so no side always runs first (or last) in a noisy minute.
+    const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+    for (const side of order) {
+      const server = side === "direct" ? undefined : servers[side];
+      for (const [key, connections, seconds] of [
+        ["c1", 1, S.c1Seconds],
+        ["c16", 16, S.c16Seconds],
+      ] as const) {
+        const r = await costed(server, () =>
+          closedLoop({ url: origin[side] + PATH, body, connections, seconds }),
+        );
+        acc[key][side].push(r);
+        log(
+          `closed ${key} ${side}: ${fmt(r.reqPerSec, 0)} req/s, p50 ${fmt(r.p50)} ms` +
+            (r.cpuUs ? `, ${fmt(r.cpuUs, 0)} µs/req` : ""),
+        );
+      }
+    }
+  }
+  const pick = (key: "c1" | "c16") =>
+    Object.fromEntries(sides.map((s) => [s, medianOf(acc[key][s])])) as Record<Side, Closed>;
+  results.closed = { c1: pick("c1"), c16: pick("c16"), rounds: S.rounds };
+}
+
+async function ratePhase(
+  origin: Record<Side, string>,
+  servers: Partial<Record<ServerKind, ServerProc>>,
+): Promise<void> {
+  const opts = { path: PATH, body: chatBody(false), rate: RATE };
+  const out: Partial<Record<Side, Open>> = {};
+  for (const side of ["direct", "bare", "hono", "aigw"] as const) {
+    await openLoop({ origin: origin[side], ...opts, seconds: S.warmup });
+    const server = side === "direct" ? undefined : servers[side];
+    const r = await costed(server, async () => {
+      const o = await openLoop({ origin: origin[side], ...opts, seconds: S.rateSeconds });
+      return { ...o, ok: o.ok, non2xx: o.non2xx + o.errors };
+    });
+    out[side] = r;
+    log(
+      `${RATE} req/s ${side}: p50 ${fmt(r.p50)} p99 ${fmt(r.p99)} ms` +
+        (r.loop ? `, loop p99 ${fmt(r.loop.p99, 1)} ms` : ""),
+    );
+  }
+  results.rate = out;
+}
+
+async function streamPhase(
+  origin: Record<Side, string>,
+  servers: Partial<Record<ServerKind, ServerProc>>,
+): Promise<void> {
   const body = chatBody(true);
-  const pools = [new Pool(direct, { connections: 1 }), new Pool(aigw, { connections: 1 })] as const;
-  const samples: [StreamSample[], StreamSample[]] = [[], []];
-  const errors = [0, 0];
+  const sides = ["direct", "bare", "hono", "aigw"] as const;
+  const pools = sides.map((s) => new Pool(origin[s], { connections: 1 }));
+  const samples: StreamSample[][] = sides.map(() => []);
+  const failures = sides.map(() => 0);
+  for (const s of SERVERS) await servers[s]?.probe(true);
   const deadline = Date.now() + 60_000;
   try {
     for (let i = -10; i < S.streamN && Date.now() < deadline; i++) {
-      for (const side of [0, 1] as const) {
+      for (let k = 0; k < sides.length; k++) {
         try {
-          const s = await streamOnce(pools[side], PATH, body);
-          if (i >= 0) samples[side].push(s); // the first 10 are warm-up
+          const sample = await streamOnce(pools[k]!, PATH, body);
+          if (sample.status !== 200) failures[k]!++;
+          else if (i >= 0) samples[k]!.push(sample); // the first 10 are warm-up
         } catch {
-          errors[side]!++;
+          failures[k]!++;
         }
       }
     }
   } finally {
     await Promise.all(pools.map((p) => p.destroy()));
   }
-  const stats = (side: 0 | 1): StreamStats => {
-    const ok = samples[side].filter((s) => s.status === 200);
-    return {
+  const out: NonNullable<Results["stream"]> = { requests: S.streamN };
+  for (let k = 0; k < sides.length; k++) {
+    const side = sides[k]!;
+    const ok = samples[k]!;
+    const stats: StreamStats = {
       headers: median(ok.map((s) => s.headers)),
       firstToken: median(ok.map((s) => s.firstToken)),
       total: median(ok.map((s) => s.total)),
-      non200: samples[side].length - ok.length,
-      errors: errors[side]!,
+      failures: failures[k]!,
     };
-  };
-  return { requests: samples[1].length, direct: stats(0), aigw: stats(1) };
+    if (side !== "direct") stats.loop = (await servers[side]?.probe(true))?.loop;
+    out[side] = stats;
+    log(`stream ${side}: first token ${fmt(stats.firstToken)} ms, total ${fmt(stats.total)} ms`);
+  }
+  results.stream = out;
+}
+
+/** Fresh servers: RSS once settled, then VmHWM after RATE req/s. */
+async function memoryPhase(upstream: string): Promise<void> {
+  const out: NonNullable<Results["memory"]> = {};
+  for (const kind of SERVERS) {
+    const server = kind === "aigw" ? await startGateway(upstream) : await startYardstick(kind, upstream);
+    try {
+      await sleep(S.idleMs);
+      const idleMB = memoryMB(server.pid).current;
+      const load = await openLoop({
+        origin: server.url,
+        path: PATH,
+        body: chatBody(false),
+        rate: RATE,
+        seconds: S.rateSeconds,
+      });
+      out[kind] = { idleMB, peakMB: memoryMB(server.pid).peak, failures: load.non2xx + load.errors };
+      log(`memory ${kind}: idle ${fmt(idleMB, 1)} MiB, peak ${fmt(out[kind]!.peakMB, 1)} MiB`);
+    } finally {
+      await server.stop();
+    }
+  }
+  results.memory = out;
+}
+
+async function startupPhase(upstream: string): Promise<void> {
+  const out: NonNullable<Results["startup"]> = {};
+  const acc = Object.fromEntries(
+    SERVERS.map((k) => [k, { listening: [] as number[], first: [] as number[], loop: [] as number[] }]),
+  );
+  for (let i = 0; i < S.launches; i++) {
+    for (const kind of SERVERS) {
+      const server = kind === "aigw" ? await startGateway(upstream) : await startYardstick(kind, upstream);
+      try {
+        await sleep(1000);
+        const p = await server.probe();
+        const a = acc[kind]!;
+        a.listening.push(server.listeningMs);
+        a.first.push(server.firstAnswerMs);
+        a.loop.push(Math.max(server.loopToFirstAnswer, p.loop.max));
+        log(
+          `startup ${kind} #${i + 1}: listening ${fmt(server.listeningMs, 0)} ms, first answer ${fmt(server.firstAnswerMs, 0)} ms, loop max ${fmt(p.loop.max, 1)} ms`,
+        );
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  for (const kind of SERVERS) {
+    const a = acc[kind]!;
+    out[kind] = {
+      launches: S.launches,
+      listeningMs: median(a.listening),
+      firstAnswerMs: median(a.first),
+      loopMax: median(a.loop),
+    };
+  }
+  results.startup = out;
+}
+
+async function cpuAtC16(server: ServerProc, seconds = S.c16Seconds): Promise<Closed> {
+  await closedLoop({ url: server.url + PATH, body: chatBody(false), connections: 16, seconds: S.warmup });
+  return costed(server, () =>
+    closedLoop({ url: server.url + PATH, body: chatBody(false), connections: 16, seconds }),
+  );
+}
+
+async function cachePhase(upstream: string): Promise<void> {
+  const cached = await startGateway(upstream, { cache: true });
+  const plain = await startGateway(upstream);
+  try {
+    const body = chatBody(false);
+    const d = await closedLoop({
+      url: upstream + PATH,
+      body,
+      connections: 1,
+      seconds: S.c1Seconds,
+      warmupSeconds: S.warmup,
+    });
+    const h = await closedLoop({
+      url: cached.url + PATH,
+      body,
+      connections: 1,
+      seconds: S.c1Seconds,
+      warmupSeconds: S.warmup,
+    });
+    const hit = await cpuAtC16(cached);
+    const miss = await cpuAtC16(plain);
+    results.cache = {
+      hitP50: h.p50,
+      directP50: d.p50,
+      hitCpuUs: hit.cpuUs ?? Number.NaN,
+      missCpuUs: miss.cpuUs ?? Number.NaN,
+      failures: h.non2xx + h.errors + hit.non2xx + hit.errors,
+    };
+    log(
+      `cache: hit p50 ${fmt(h.p50)} ms vs direct ${fmt(d.p50)} ms; hit ${fmt(hit.cpuUs, 0)} µs/req vs miss ${fmt(miss.cpuUs, 0)} µs/req`,
+    );
+  } finally {
+    await Promise.all([cached.stop(), plain.stop()]);
+  }
+}
+
+async function limiterPhase(upstream: string): Promise<void> {
+  const plain = await startGateway(upstream);
+  let unlimited: Closed;
+  try {
+    unlimited = await cpuAtC16(plain);
+  } finally {
+    await plain.stop();
+  }
+  // Limits far above the load: every request goes through the limiter (tpm: token estimates), none waits.
+  const limited = await startGateway(upstream, {
+    limits: "{ rpm: 100000000, tpm: 1000000000, concurrency: 10000 }",
+  });
+  try {
+    // Load right after the start: whatever the tpm limit loads must not stall these requests.
+    const first = await costed(limited, () =>
+      closedLoop({ url: limited.url + PATH, body: chatBody(false), connections: 4, seconds: 2 }),
+    );
+    const steady = await cpuAtC16(limited);
+    results.limiter = {
+      unlimitedUs: unlimited.cpuUs ?? Number.NaN,
+      limitedUs: steady.cpuUs ?? Number.NaN,
+      loopMaxAtStart: Math.max(limited.loopToFirstAnswer, first.loop?.max ?? Number.NaN),
+      loopP99AtStart: first.loop?.p99 ?? Number.NaN,
+    };
+    log(
+      `limiter: ${fmt(unlimited.cpuUs, 0)} → ${fmt(steady.cpuUs, 0)} µs/req; loop after start p99 ${fmt(first.loop?.p99, 1)} max ${fmt(first.loop?.max, 1)} ms`,
+    );
+  } finally {
+    await limited.stop();
+  }
+}
+
+function statsPhase(): void {
+  const home = mkdtempSync(join(os.tmpdir(), "aigw-bench-stats-"));
+  try {
+    const rows = S.statsRows;
+    let t = performance.now();
+    generateUsageLog(home, rows);
+    const generateMs = performance.now() - t;
+    const stats = () => {
+      const t0 = performance.now();
+      execFileSync(process.execPath, [results.cli, "stats", "--since", "31d", "--home", home], {
+        stdio: "ignore",
+      });
+      return performance.now() - t0;
+    };
+    t = performance.now();
+    const firstMs = stats();
+    const warmMs = [stats(), stats(), stats()];
+    results.stats = { rows, generateMs, firstMs, warmMs, medianWarmMs: median(warmMs) };
+    log(
+      `stats: ${rows} rows in ${fmt(generateMs, 0)} ms; first ${fmt(firstMs, 0)} ms, then ${warmMs.map((m) => fmt(m, 0)).join(", ")} ms`,
+    );
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -121,252 +403,37 @@ async function main(): Promise<void> {
       `note: load average ${results.loadavg.start.map((l) => l.toFixed(2)).join(" ")}: other work is running`,
     );
   results.cli = prepareCli();
-  log(`aigw: ${process.env.AIGW_BENCH_CLI ? results.cli : `snapshot of bin/ + dist/ in ${results.cli}`}`);
+  await prepareYardsticks();
   const upstream = await startFakeUpstream();
   log(`fake upstream ${upstream.url} (pid ${upstream.pid})`);
-  const direct = upstream.url;
-
-  if (run("startup")) {
-    const healthy: number[] = [];
-    const banner: number[] = [];
-    for (let i = 0; i < S.launches; i++) {
-      const gw = await startGateway(upstream.url);
-      healthy.push(gw.healthyMs);
-      banner.push(gw.bannerMs);
-      await gw.stop();
-      log(`startup #${i + 1}: healthy ${fmt(gw.healthyMs, 1)} ms, banner ${fmt(gw.bannerMs, 1)} ms`);
-    }
-    results.startup = {
-      launches: S.launches,
-      healthyMs: healthy,
-      bannerMs: banner,
-      medianHealthyMs: median(healthy),
-      medianBannerMs: median(banner),
-    };
-  }
-
-  if (run("stats")) {
-    const home = mkdtempSync(join(os.tmpdir(), "aigw-bench-stats-"));
-    try {
-      const rows = args.quick ? 100_000 : 1_000_000;
-      let t = performance.now();
-      generateUsageLog(home, rows);
-      const generateMs = performance.now() - t;
-      const stats = () => {
-        const t0 = performance.now();
-        execFileSync(process.execPath, [results.cli, "stats", "--since", "31d", "--home", home], {
-          stdio: "ignore",
-        });
-        return performance.now() - t0;
-      };
-      t = performance.now();
-      const firstMs = stats();
-      const warmMs = [stats(), stats(), stats()];
-      results.stats = { rows, generateMs, firstMs, warmMs, medianWarmMs: median(warmMs) };
-      log(
-        `stats: ${rows} rows generated in ${fmt(generateMs, 0)} ms; first ${fmt(firstMs, 0)} ms, then ${warmMs.map((m) => fmt(m, 0)).join(", ")} ms`,
-      );
-    } finally {
-      rmSync(home, { recursive: true, force: true });
-    }
-  }
-
-  if (run("chat") || run("rate") || run("stream") || run("cpu")) {
-    const gw: GatewayProc = await startGateway(upstream.url);
-    log(`aigw ${gw.url} (pid ${gw.pid}), healthy after ${fmt(gw.healthyMs, 1)} ms`);
-    try {
-      const [d, a] = [
-        await postOnce(direct + PATH, chatBody(false)),
-        await postOnce(gw.url + PATH, chatBody(false)),
-      ];
-      results.preflight = { direct: d.status, aigw: a.status };
-      if (a.status !== 200) {
-        results.preflight.aigwBody = a.text.slice(0, 500);
-        log(`WARNING: aigw answered ${a.status} to a plain chat request: ${a.text.slice(0, 300)}`);
-      }
-      if (d.status !== 200) log(`WARNING: the fake upstream answered ${d.status}: ${d.text.slice(0, 300)}`);
-
-      if (run("chat")) {
-        results.chat = [];
-        for (const connections of CONNECTIONS) {
-          const opts = {
-            body: chatBody(false),
-            connections,
-            seconds: S.chatSeconds,
-            warmupSeconds: S.warmup,
-          };
-          const rd = await closedLoop({ url: direct + PATH, ...opts });
-          const ra = await closedLoop({ url: gw.url + PATH, ...opts });
-          results.chat.push({ connections, direct: rd, aigw: ra });
-          for (const [name, r] of [
-            ["direct", rd],
-            ["aigw", ra],
-          ] as const)
-            log(
-              `chat c=${connections} ${name}: ${fmt(r.reqPerSec, 0)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms` +
-                (failures(r)
-                  ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors`
-                  : ""),
-            );
-        }
-      }
-
-      if (run("rate")) {
-        const opts = { path: PATH, body: chatBody(false), rate: RATE };
-        await openLoop({ origin: direct, ...opts, seconds: S.warmup });
-        const rd = await openLoop({ origin: direct, ...opts, seconds: S.rateSeconds });
-        await openLoop({ origin: gw.url, ...opts, seconds: S.warmup });
-        const cpu0 = cpuMicros(gw.pid);
-        const ra = await openLoop({ origin: gw.url, ...opts, seconds: S.rateSeconds });
-        const aigwCpuUsPerRequest = (cpuMicros(gw.pid) - cpu0) / ra.sent;
-        results.rate = { direct: rd, aigw: ra, aigwCpuUsPerRequest };
-        for (const [name, r] of [
-          ["direct", rd],
-          ["aigw", ra],
-        ] as const)
-          log(
-            `${RATE} req/s ${name}: p50 ${fmt(r.p50)} p90 ${fmt(r.p90)} p99 ${fmt(r.p99)} max ${fmt(r.max)} ms ` +
-              `(send lag p99 ${fmt(r.lagP99)} ms; ${r.ok} ok, ${r.non2xx} non-2xx, ${r.errors} errors)`,
-          );
-      }
-
-      if (run("stream")) {
-        results.stream = await streamPhase(direct, gw.url);
-        const { direct: sd, aigw: sa } = results.stream;
-        log(
-          `stream direct: headers ${fmt(sd.headers)} first token ${fmt(sd.firstToken)} total ${fmt(sd.total)} ms; ` +
-            `aigw: ${fmt(sa.headers)} / ${fmt(sa.firstToken)} / ${fmt(sa.total)} ms` +
-            (sa.non200 + sa.errors ? ` (${sa.non200} non-200, ${sa.errors} errors)` : ""),
-        );
-      }
-
-      if (run("cpu")) {
-        // Warm (JIT, pools) first, so that `--only cpu` measures the same steady state as a full run.
-        await closedLoop({ url: gw.url + PATH, body: chatBody(false), connections: 16, seconds: S.warmup });
-        const [gw0, up0] = [cpuTimes(gw.pid), cpuMicros(upstream.pid)];
-        const r = await closedLoop({
-          url: gw.url + PATH,
-          body: chatBody(false),
-          connections: 16,
-          amount: S.cpuAmount,
-        });
-        const n = r.ok + r.non2xx;
-        const gw1 = cpuTimes(gw.pid);
-        results.cpu = {
-          requests: n,
-          connections: 16,
-          aigwUsPerRequest: (gw1.user + gw1.system - gw0.user - gw0.system) / n,
-          aigwSystemUsPerRequest: (gw1.system - gw0.system) / n,
-          upstreamUsPerRequest: (cpuMicros(upstream.pid) - up0) / n,
+  try {
+    if (run("closed") || run("rate") || run("stream")) {
+      const servers: Partial<Record<ServerKind, ServerProc>> = {};
+      try {
+        servers.bare = await startYardstick("bare", upstream.url);
+        servers.hono = await startYardstick("hono", upstream.url);
+        servers.aigw = await startGateway(upstream.url);
+        const origin: Record<Side, string> = {
+          direct: upstream.url,
+          bare: servers.bare.url,
+          hono: servers.hono.url,
+          aigw: servers.aigw.url,
         };
-        // The same load through the minimal Hono + undici proxy: what this box charges any proxy.
-        const ref = await startReferenceProxy(upstream.url);
-        try {
-          await closedLoop({
-            url: ref.url + PATH,
-            body: chatBody(false),
-            connections: 16,
-            seconds: S.warmup,
-          });
-          const ref0 = cpuMicros(ref.pid);
-          const rr = await closedLoop({
-            url: ref.url + PATH,
-            body: chatBody(false),
-            connections: 16,
-            amount: S.cpuAmount,
-          });
-          results.cpu.referenceUsPerRequest = (cpuMicros(ref.pid) - ref0) / (rr.ok + rr.non2xx);
-        } finally {
-          await ref.stop();
-        }
-        log(
-          `cpu: ${n} requests at c=16: aigw ${fmt(results.cpu.aigwUsPerRequest, 0)} µs/request, ` +
-            `minimal Hono+undici proxy ${fmt(results.cpu.referenceUsPerRequest ?? 0, 0)} µs/request ` +
-            `(fake upstream ${fmt(results.cpu.upstreamUsPerRequest, 0)} µs/request)` +
-            (failures(r) ? `, ${r.non2xx} non-2xx ${JSON.stringify(r.statuses)}, ${r.errors} errors` : ""),
-        );
+        if (run("closed")) await closedPhase(origin, servers);
+        if (run("rate")) await ratePhase(origin, servers);
+        if (run("stream")) await streamPhase(origin, servers);
+      } finally {
+        await Promise.all(Object.values(servers).map((s) => s.stop()));
       }
-    } finally {
-      await gw.stop();
     }
+    if (run("memory")) await memoryPhase(upstream.url);
+    if (run("startup")) await startupPhase(upstream.url);
+    if (run("cache")) await cachePhase(upstream.url);
+    if (run("limiter")) await limiterPhase(upstream.url);
+    if (run("stats")) statsPhase();
+  } finally {
+    await upstream.stop();
   }
-
-  // CPU per request of a gateway under a fixed closed-loop load (after a warm-up).
-  const cpuUnderLoad = async (
-    gw: GatewayProc,
-    body: string,
-    warmupSeconds = S.warmup,
-  ): Promise<{ load: ClosedLoopResult; us: number }> => {
-    await closedLoop({ url: gw.url + PATH, body, connections: 16, seconds: warmupSeconds });
-    const t0 = cpuTimes(gw.pid);
-    const load = await closedLoop({ url: gw.url + PATH, body, connections: 16, seconds: S.chatSeconds });
-    const t1 = cpuTimes(gw.pid);
-    const n = load.ok + load.non2xx;
-    return { load, us: n ? (t1.user + t1.system - t0.user - t0.system) / n : Number.NaN };
-  };
-
-  if (run("cache")) {
-    const cached = await startGateway(upstream.url, { cache: true });
-    const plain = await startGateway(upstream.url);
-    try {
-      const hit = await cpuUnderLoad(cached, chatBody(false));
-      const miss = await cpuUnderLoad(plain, chatBody(false));
-      results.cache = { hit: hit.load, miss: miss.load, hitCpuUs: hit.us, missCpuUs: miss.us };
-      log(
-        `cache: hit ${fmt(hit.load.reqPerSec, 0)} req/s p50 ${fmt(hit.load.p50)} ms ${fmt(hit.us, 0)} µs/req; miss ${fmt(miss.load.reqPerSec, 0)} req/s p50 ${fmt(miss.load.p50)} ms ${fmt(miss.us, 0)} µs/req`,
-      );
-    } finally {
-      await Promise.all([cached.stop(), plain.stop()]);
-    }
-  }
-
-  if (run("limiter")) {
-    // Limits far above the load: every request goes through the limiter, none ever waits.
-    const limited = await startGateway(upstream.url, {
-      limits: "{ rpm: 100000000, tpm: 1000000000, concurrency: 10000 }",
-    });
-    const plain = await startGateway(upstream.url);
-    try {
-      const a = await cpuUnderLoad(plain, chatBody(false));
-      // A tpm limit loads the tokenizer (a 2.7 MB module) after start: let that settle first.
-      const b = await cpuUnderLoad(limited, chatBody(false), Math.max(3, S.warmup));
-      results.limiter = { unlimitedUs: a.us, limitedUs: b.us };
-      log(
-        `limiter: ${fmt(a.us, 0)} µs/req without limits, ${fmt(b.us, 0)} µs/req with limits that never bind`,
-      );
-    } finally {
-      await Promise.all([limited.stop(), plain.stop()]);
-    }
-  }
-
-  if (run("rss")) {
-    const gw = await startGateway(upstream.url);
-    try {
-      const cpu0 = cpuMicros(gw.pid);
-      const load = await openLoop({
-        origin: gw.url,
-        path: PATH,
-        body: chatBody(false),
-        rate: RATE,
-        seconds: S.rateSeconds,
-      });
-      const mem = memoryMB(gw.pid);
-      const cpuUsPerRequest = (cpuMicros(gw.pid) - cpu0) / load.sent;
-      results.rss = {
-        seconds: S.rateSeconds,
-        peakMB: mem.peak,
-        currentMB: mem.current,
-        load,
-        cpuUsPerRequest,
-      };
-      log(
-        `rss (fresh aigw, ${RATE} req/s for ${S.rateSeconds} s): peak ${fmt(mem.peak, 1)} MB, now ${fmt(mem.current, 1)} MB`,
-      );
-    } finally {
-      await gw.stop();
-    }
-  }
-  await upstream.stop();
   results.loadavg.end = os.loadavg();
   const box1 = machineCpu();
   const total = box1.busy + box1.idle + box1.steal - (box0.busy + box0.idle + box0.steal);

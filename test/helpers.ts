@@ -50,6 +50,8 @@ export async function startTestGateway(
     clock?: { now(): number };
     /** Use this home folder (kept after close) instead of a fresh temporary one. */
     home?: string;
+    /** Listen without waiting for the warm-up (as `aigw start` does). */
+    backgroundWarmUp?: boolean;
   } = {},
 ): Promise<TestGateway> {
   const home = opts.home ? { dir: opts.home, cleanup: () => {} } : tempHome();
@@ -73,7 +75,8 @@ export async function startTestGateway(
     ...(opts.catalogTimers ? { catalogTimers: opts.catalogTimers } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
-  await gateway.warmUp();
+  if (opts.backgroundWarmUp) void gateway.warmUp();
+  else await gateway.warmUp();
   const adminToken = "test-admin-token";
   const server = await serve(createApp({ gateway, adminToken }), {
     host: "127.0.0.1",

@@ -1,6 +1,5 @@
 import chalk from "chalk";
 import { Command } from "commander";
-import { ConfigError, loadConfig } from "../config/load.js";
 import type { ModelEntry } from "../gateway/model-catalog.js";
 import { CliError } from "./cli-error.js";
 import { homeOf } from "./common.js";
@@ -43,6 +42,7 @@ async function collectModels(
     { openDb },
     { createKeyStore },
     { loadMasterKey, MasterKeyError },
+    { ConfigError, loadConfig },
   ] = await Promise.all([
     import("../providers/registry.js"),
     import("../gateway/router.js"),
@@ -52,6 +52,7 @@ async function collectModels(
     import("../store/db.js"),
     import("../store/keys.js"),
     import("../store/secrets.js"),
+    import("../config/load.js"), // zod + yaml: only when used
   ]);
   let config: ReturnType<typeof loadConfig>["config"];
   try {

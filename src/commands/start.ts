@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import chalk from "chalk";
 import { Command, Option } from "commander";
-import { ConfigError, loadConfig } from "../config/load.js";
 import { isLoopbackHost } from "../config/net.js";
 import { readRunFile, removeRunFile, writeRunFile } from "../config/run-file.js";
 import type { Config } from "../config/schema.js";
@@ -58,6 +57,8 @@ function parsePort(value: string): number {
 }
 
 async function start(opts: StartOptions, command: Command): Promise<void> {
+  // Loaded here, not at the top: the config schema (zod, yaml) would slow every other command's start.
+  const { ConfigError, loadConfig } = await import("../config/load.js");
   const paths = homeOf(command);
   let loaded: ReturnType<typeof loadConfig>;
   try {

@@ -224,7 +224,10 @@ export function createGateway(opts: {
     async warmUp() {
       budgets.load();
       if (opts.discoverModels !== false) void models.start();
-      await Promise.all([preloadHttp(), pricing.load(), limiters.warmUp(), metrics.load()]);
+      // The price table (~80 ms, a few MB) only when some provider is priced by it (free ones are
+      // not; a demo prices the mock as what it imitates); Prometheus metrics need no library.
+      const priced = opts.demo === true || [...providers.values()].some((p) => !p.free);
+      await Promise.all([preloadHttp(), priced ? pricing.load() : null, limiters.warmUp()]);
     },
     async close() {
       if (sweeper) clearInterval(sweeper);

@@ -1,7 +1,5 @@
 import type { UsageRecord } from "../store/usage-log.js";
 
-type Prom = typeof import("prom-client");
-
 /** What the gauges read at scrape time. */
 export interface MetricsSources {
   limiters: () => { provider: string; key_id: string | null; queueDepth: number; inFlight: number }[];
@@ -10,136 +8,159 @@ export interface MetricsSources {
   budgets: () => { spent: Record<string, number> };
 }
 
+const BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+/** Joins label values into one map key (the separator cannot appear in a header-safe label). */
+const SEP = "\u0001";
+
+/** A labelled counter: one sum per distinct label values. */
+class Counter {
+  readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labels: readonly string[],
+  ) {}
+  inc(key: string, by = 1): void {
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+}
+
+/** A labelled histogram over BUCKETS (seconds): per label values, per-bucket counts, sum and count. */
+class Histogram {
+  readonly series = new Map<string, { buckets: Float64Array; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labels: readonly string[],
+  ) {}
+  observe(key: string, value: number): void {
+    let s = this.series.get(key);
+    if (!s) {
+      s = { buckets: new Float64Array(BUCKETS.length), sum: 0, count: 0 };
+      this.series.set(key, s);
+    }
+    const i = BUCKETS.findIndex((le) => value <= le);
+    if (i >= 0) s.buckets[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+}
+
+const quoteLabel = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+function labelText(names: readonly string[], key: string, extra = ""): string {
+  if (!names.length) return extra ? `{${extra}}` : "";
+  const values = key.split(SEP);
+  const pairs = names.map((n, i) => `${n}="${quoteLabel(values[i] ?? "")}"`);
+  if (extra) pairs.push(extra);
+  return `{${pairs.join(",")}}`;
+}
+const head = (name: string, help: string, type: string) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+
 /**
  * Prometheus metrics for `/aigw/metrics`, fed by finished requests (their usage rows) and read from
- * the limiters, keys, circuits and budgets at scrape time. prom-client (about 100 ms to load) is
- * loaded after the gateway listens; rows finished before that are kept and counted then.
+ * the limiters, keys, circuits and budgets at scrape time. Written here rather than with prom-client:
+ * that library costs ~100 ms and several MB to load and a label hash per increment, for text this small.
  */
 export class Metrics {
-  private record: ((rec: UsageRecord) => void) | null = null;
-  private registry: import("prom-client").Registry | null = null;
-  private early: UsageRecord[] = [];
+  private readonly requests = new Counter(
+    "aigw_requests_total",
+    "Client requests by route, provider, model, status and cache result",
+    ["route", "provider", "model", "status", "cache"],
+  );
+  private readonly tokens = new Counter(
+    "aigw_tokens_total",
+    "Tokens by provider, model and kind (input, cached_input, output)",
+    ["provider", "model", "kind"],
+  );
+  private readonly cost = new Counter("aigw_cost_usd_total", "Spend in USD", ["provider", "model"]);
+  private readonly saved = new Counter("aigw_cache_saved_usd_total", "USD saved by cache hits", []);
+  private readonly duration = new Histogram(
+    "aigw_request_duration_seconds",
+    "Request latency as the client saw it",
+    ["route", "provider"],
+  );
 
   constructor(private readonly sources: MetricsSources) {}
 
   observe(rec: UsageRecord): void {
-    if (this.record) this.record(rec);
-    else if (this.early.length < 50_000) this.early.push(rec);
+    const provider = rec.provider ?? "";
+    const model = rec.upstream_model ?? rec.requested_model ?? "";
+    const pm = provider + SEP + model;
+    this.requests.inc(rec.route + SEP + pm + SEP + rec.status + SEP + rec.cache);
+    if (rec.input_tokens) this.tokens.inc(`${pm}${SEP}input`, rec.input_tokens);
+    if (rec.cached_input_tokens) this.tokens.inc(`${pm}${SEP}cached_input`, rec.cached_input_tokens);
+    if (rec.output_tokens) this.tokens.inc(`${pm}${SEP}output`, rec.output_tokens);
+    if (rec.cost_usd) this.cost.inc(pm, rec.cost_usd);
+    if (rec.saved_usd) this.saved.inc("", rec.saved_usd);
+    this.duration.observe(rec.route + SEP + provider, rec.latency_ms / 1000);
   }
 
-  async load(): Promise<void> {
-    if (this.registry) return;
-    const mod = await import("prom-client");
-    const prom = ((mod as { default?: Prom }).default ?? mod) as Prom;
-    const registers = [new prom.Registry()];
-    const requests = new prom.Counter({
-      name: "aigw_requests_total",
-      help: "Client requests by route, provider, model, status and cache result",
-      labelNames: ["route", "provider", "model", "status", "cache"],
-      registers,
-    });
-    const tokens = new prom.Counter({
-      name: "aigw_tokens_total",
-      help: "Tokens by provider, model and kind (input, cached_input, output)",
-      labelNames: ["provider", "model", "kind"],
-      registers,
-    });
-    const cost = new prom.Counter({
-      name: "aigw_cost_usd_total",
-      help: "Spend in USD",
-      labelNames: ["provider", "model"],
-      registers,
-    });
-    const saved = new prom.Counter({
-      name: "aigw_cache_saved_usd_total",
-      help: "USD saved by cache hits",
-      registers,
-    });
-    const duration = new prom.Histogram({
-      name: "aigw_request_duration_seconds",
-      help: "Request latency as the client saw it",
-      labelNames: ["route", "provider"],
-      buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
-    });
-    const { sources } = this;
-    new prom.Gauge({
-      name: "aigw_queue_depth",
-      help: "Requests waiting for an upstream limiter",
-      labelNames: ["provider", "key"],
-      registers,
-      collect() {
-        this.reset();
-        for (const l of sources.limiters())
-          this.set({ provider: l.provider, key: l.key_id ?? "" }, l.queueDepth);
-      },
-    });
-    new prom.Gauge({
-      name: "aigw_upstream_in_flight",
-      help: "Requests in flight through a limited provider or key",
-      labelNames: ["provider", "key"],
-      registers,
-      collect() {
-        this.reset();
-        for (const l of sources.limiters())
-          this.set({ provider: l.provider, key: l.key_id ?? "" }, l.inFlight);
-      },
-    });
-    new prom.Gauge({
-      name: "aigw_key_up",
-      help: "1 when an upstream key is usable, 0 when cooling or invalid",
-      labelNames: ["provider", "key", "state"],
-      registers,
-      collect() {
-        this.reset();
-        for (const k of sources.keys())
-          this.set({ provider: k.provider, key: k.id, state: k.state }, k.state === "ok" ? 1 : 0);
-      },
-    });
-    new prom.Gauge({
-      name: "aigw_circuit_open",
-      help: "1 while a provider's circuit is open (skipped)",
-      labelNames: ["provider"],
-      registers,
-      collect() {
-        this.reset();
-        for (const [provider, c] of Object.entries(sources.circuits()))
-          this.set({ provider }, c.state === "open" ? 1 : 0);
-      },
-    });
-    new prom.Gauge({
-      name: "aigw_budget_spent_usd",
-      help: "Spend in the current day or month, by scope (gateway or client:<name>)",
-      labelNames: ["span", "scope"],
-      registers,
-      collect() {
-        this.reset();
-        for (const [key, usd] of Object.entries(sources.budgets().spent)) {
-          const [span, ...scope] = key.split(":");
-          this.set({ span: span ?? "", scope: scope.join(":") }, usd);
-        }
-      },
-    });
-    this.record = (rec) => {
-      const provider = rec.provider ?? "";
-      const model = rec.upstream_model ?? rec.requested_model ?? "";
-      requests.inc({ route: rec.route, provider, model, status: String(rec.status), cache: rec.cache });
-      if (rec.input_tokens) tokens.inc({ provider, model, kind: "input" }, rec.input_tokens);
-      if (rec.cached_input_tokens)
-        tokens.inc({ provider, model, kind: "cached_input" }, rec.cached_input_tokens);
-      if (rec.output_tokens) tokens.inc({ provider, model, kind: "output" }, rec.output_tokens);
-      if (rec.cost_usd) cost.inc({ provider, model }, rec.cost_usd);
-      if (rec.saved_usd) saved.inc(rec.saved_usd);
-      duration.observe({ route: rec.route, provider }, rec.latency_ms / 1000);
-    };
-    this.registry = registers[0]!;
-    for (const rec of this.early) this.record(rec);
-    this.early = [];
-  }
-
-  /** The Prometheus text exposition. */
+  /** The Prometheus text exposition (format 0.0.4). */
   async render(): Promise<{ contentType: string; body: string }> {
-    await this.load();
-    return { contentType: this.registry!.contentType, body: await this.registry!.metrics() };
+    let out = "";
+    for (const c of [this.requests, this.tokens, this.cost, this.saved]) {
+      out += head(c.name, c.help, "counter");
+      if (!c.labels.length && !c.values.size) out += `${c.name} 0\n`;
+      for (const [key, value] of c.values) out += `${c.name}${labelText(c.labels, key)} ${value}\n`;
+      out += "\n";
+    }
+    const h = this.duration;
+    out += head(h.name, h.help, "histogram");
+    for (const [key, s] of h.series) {
+      let cumulative = 0;
+      for (let i = 0; i < BUCKETS.length; i++) {
+        cumulative += s.buckets[i]!;
+        out += `${h.name}_bucket${labelText(h.labels, key, `le="${BUCKETS[i]}"`)} ${cumulative}\n`;
+      }
+      out += `${h.name}_bucket${labelText(h.labels, key, 'le="+Inf"')} ${s.count}\n`;
+      out += `${h.name}_sum${labelText(h.labels, key)} ${s.sum}\n`;
+      out += `${h.name}_count${labelText(h.labels, key)} ${s.count}\n`;
+    }
+    out += "\n";
+    const gauge = (
+      name: string,
+      help: string,
+      samples: [labels: Record<string, string>, value: number][],
+    ) => {
+      out += head(name, help, "gauge");
+      for (const [labels, value] of samples) {
+        const pairs = Object.entries(labels).map(([k, v]) => `${k}="${quoteLabel(v)}"`);
+        out += `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${value}\n`;
+      }
+      out += "\n";
+    };
+    const { sources } = this;
+    const limiters = sources.limiters();
+    gauge(
+      "aigw_queue_depth",
+      "Requests waiting for an upstream limiter",
+      limiters.map((l) => [{ provider: l.provider, key: l.key_id ?? "" }, l.queueDepth]),
+    );
+    gauge(
+      "aigw_upstream_in_flight",
+      "Requests in flight through a limited provider or key",
+      limiters.map((l) => [{ provider: l.provider, key: l.key_id ?? "" }, l.inFlight]),
+    );
+    gauge(
+      "aigw_key_up",
+      "1 when an upstream key is usable, 0 when cooling or invalid",
+      sources
+        .keys()
+        .map((k) => [{ provider: k.provider, key: k.id, state: k.state }, k.state === "ok" ? 1 : 0]),
+    );
+    gauge(
+      "aigw_circuit_open",
+      "1 while a provider's circuit is open (skipped)",
+      Object.entries(sources.circuits()).map(([provider, c]) => [{ provider }, c.state === "open" ? 1 : 0]),
+    );
+    gauge(
+      "aigw_budget_spent_usd",
+      "Spend in the current day or month, by scope (gateway or client:<name>)",
+      Object.entries(sources.budgets().spent).map(([key, usd]) => {
+        const [span, ...scope] = key.split(":");
+        return [{ span: span ?? "", scope: scope.join(":") }, usd];
+      }),
+    );
+    return { contentType: "text/plain; version=0.0.4; charset=utf-8", body: out };
   }
 }

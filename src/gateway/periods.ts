@@ -8,8 +8,13 @@ export interface Period {
   end: number;
 }
 
-function parts(ms: number, timeZone: string) {
-  const fmt = new Intl.DateTimeFormat("en-CA", {
+// One formatter per zone: building one costs ~1 ms, and a month's bounds take dozens of calls.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let fmt = formatters.get(timeZone);
+  if (fmt) return fmt;
+  fmt = new Intl.DateTimeFormat("en-CA", {
     timeZone,
     hourCycle: "h23",
     year: "numeric",
@@ -19,7 +24,16 @@ function parts(ms: number, timeZone: string) {
     minute: "2-digit",
     second: "2-digit",
   });
-  const p = Object.fromEntries(fmt.formatToParts(ms).map((x) => [x.type, x.value]));
+  formatters.set(timeZone, fmt);
+  return fmt;
+}
+
+function parts(ms: number, timeZone: string) {
+  const p = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(ms)
+      .map((x) => [x.type, x.value]),
+  );
   return { y: p.year!, m: p.month!, d: p.day!, h: Number(p.hour), mi: Number(p.minute), s: Number(p.second) };
 }
 

@@ -45,18 +45,39 @@ export async function bodyText(c: Context<AppEnv>, max: number): Promise<string 
     incoming.resume();
     return undefined;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
-      incoming.resume();
-      return undefined;
-    }
-    chunks.push(chunk);
-  }
-  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  const contentEncoding = incoming.headers["content-encoding"];
-  if (!contentEncoding) return raw.toString("utf8");
-  return decodeBody(raw, contentEncoding, max)?.toString("utf8");
+  // Listeners rather than `for await`: the async iterator costs a promise and a tick per chunk.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= max) {
+        chunks.push(chunk);
+        return;
+      }
+      done();
+      incoming.resume(); // drain the rest unread
+      resolve(undefined);
+    };
+    const onEnd = () => {
+      done();
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const contentEncoding = incoming.headers["content-encoding"];
+      if (!contentEncoding) resolve(raw.toString("utf8"));
+      else resolve(decodeBody(raw, contentEncoding, max)?.toString("utf8"));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(err);
+    };
+    const onClose = () => {
+      if (incoming.complete) return;
+      done();
+      reject(new Error("the client closed the connection before the body was sent"));
+    };
+    const done = () => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    incoming.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
 }

@@ -23,6 +23,12 @@ export class PortInUseError extends Error {
   }
 }
 
+async function head(app: Hono<AppEnv>, req: Request, env: unknown): Promise<Response> {
+  const res = await app.fetch(new Request(req.url, { headers: req.headers }), env as AppEnv["Bindings"]);
+  await res.body?.cancel();
+  return new Response(null, { status: res.status, headers: res.headers });
+}
+
 /** Listens on host:port. Resolves once listening; rejects with PortInUseError when taken. */
 export function serve(
   app: Hono<AppEnv>,
@@ -31,12 +37,9 @@ export function serve(
   const server = createAdaptorServer({
     // Hono answers HEAD by wrapping the GET response in a new Response, which @hono/node-server's
     // lightweight Response cannot take (500); answer HEAD here from a GET instead.
-    fetch: async (req: Request, env: unknown) => {
-      if (req.method !== "HEAD") return app.fetch(req, env as AppEnv["Bindings"]);
-      const res = await app.fetch(new Request(req.url, { headers: req.headers }), env as AppEnv["Bindings"]);
-      await res.body?.cancel();
-      return new Response(null, { status: res.status, headers: res.headers });
-    },
+    // Not async: every other request goes straight to the app, without a wrapping promise.
+    fetch: (req: Request, env: unknown) =>
+      req.method === "HEAD" ? head(app, req, env) : app.fetch(req, env as AppEnv["Bindings"]),
   });
   // A client stalled mid-request is cut off; keep-alive outlives typical SDK idle gaps.
   if ("requestTimeout" in server) {

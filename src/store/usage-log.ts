@@ -102,7 +102,7 @@ const COLUMNS = [
 
 export function createUsageLog(db: Db): UsageLog {
   const insert = db.prepare(
-    `INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`,
+    `INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
   );
   const recent = db.prepare("SELECT * FROM usage ORDER BY started_at DESC LIMIT ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM usage").pluck();
@@ -135,13 +135,13 @@ export function createUsageLog(db: Db): UsageLog {
 
   return {
     insert(record) {
-      insert.run({
-        ...record,
-        stream: record.stream ? 1 : 0,
-        aborted: record.aborted ? 1 : 0,
-        coalesced: record.coalesced ? 1 : 0,
-        simulated: record.simulated ? 1 : 0,
-      });
+      // Positional values: binding by name looks each column up in a spread copy of the record.
+      const values: unknown[] = new Array(COLUMNS.length);
+      for (let i = 0; i < COLUMNS.length; i++) {
+        const value = record[COLUMNS[i]!];
+        values[i] = typeof value === "boolean" ? (value ? 1 : 0) : (value ?? null);
+      }
+      insert.run(values);
     },
     recent(limit) {
       return (recent.all(limit) as Record<string, unknown>[]).map(fromRow);

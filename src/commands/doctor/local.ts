@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { ConfigError, loadConfig } from "../../config/load.js";
+import type { loadConfig } from "../../config/load.js";
 import type { HomePaths } from "../../config/paths.js";
 import type { Config } from "../../config/schema.js";
 import type { Provider } from "../../providers/types.js";
@@ -95,9 +95,10 @@ export async function configCheck(
   paths: HomePaths,
   explicit: string | undefined,
 ): Promise<{ check: Check; loaded: LoadedSetup | null }> {
-  const [{ createProviders }, { createRouter }] = await Promise.all([
+  const [{ createProviders }, { createRouter }, { ConfigError, loadConfig }] = await Promise.all([
     import("../../providers/registry.js"),
     import("../../gateway/router.js"),
+    import("../../config/load.js"), // zod + yaml: only when used
   ]);
   let loaded: ReturnType<typeof loadConfig>;
   try {

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { ConfigError, loadConfig } from "../../config/load.js";
 import type { HomePaths } from "../../config/paths.js";
 import type { Provider } from "../../providers/types.js";
 import type { Db } from "../../store/db.js";
@@ -17,6 +16,7 @@ export interface KeysContext {
 
 /** Opens what every `aigw keys` subcommand needs: the home, the key store, the configured providers. */
 export async function keysContext(command: Command, opts: { existing?: boolean } = {}): Promise<KeysContext> {
+  const { ConfigError, loadConfig } = await import("../../config/load.js"); // zod + yaml: only when used
   const paths = homeOf(command, opts);
   const { config: file } = command.optsWithGlobals<{ config?: string }>();
   const [{ openDb }, { createKeyStore }, { createProviders }] = await Promise.all([

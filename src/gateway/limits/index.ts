@@ -8,6 +8,7 @@ export {
   loadTokenizer,
   SAMPLE_CHARS,
   tokenizerLoaded,
+  tokenizerState,
 } from "./tokens.js";
 export {
   type AcquireOptions,

@@ -2,13 +2,13 @@
  * Token estimates for tpm limits, taken before a request is sent and corrected by the real usage after.
  *
  * The tokenizer is gpt-tokenizer's o200k_base (GPT-4o and later; close enough for other models' tpm).
- * Importing it costs ~350-600 ms and ~100 MB, so it loads lazily: the first estimate starts the import
- * (or the gateway calls `loadTokenizer()` at start-up, off the request path) and, until it is in,
- * estimates fall back to chars / 4. It costs ~1 µs per char of new text (less for text seen before),
- * so text beyond SAMPLE_CHARS is not tokenized: its head and tail are, and the rest is scaled from them.
+ * It loads in a worker thread (tokenizer-thread.ts), never on the gateway's own: the first estimate
+ * starts the load (or the gateway calls `loadTokenizer()` once listening) and, until it is in, estimates
+ * are chars / 4 ("heuristic"). It costs ~1 µs per char of new text, so text beyond SAMPLE_CHARS is not
+ * tokenized: its head and tail are, and the rest is scaled from them. Recent counts are memoised (the
+ * same system prompt arrives again and again).
  */
-
-type Counter = (text: string) => number;
+import { startTokenizerThread, type TokenizerThread } from "./tokenizer-thread.js";
 
 /** Expected output when the request sets no max_tokens / max_completion_tokens. */
 export const DEFAULT_OUTPUT_TOKENS = 256;
@@ -19,38 +19,59 @@ const PER_REQUEST = 3;
 const PER_ATTACHMENT = 1000;
 /** Text up to this length is tokenized exactly; longer text by a head + tail sample of this size. */
 export const SAMPLE_CHARS = 16_000;
+/** Memo of recent counts: texts up to MEMO_CHARS long, MEMO_SIZE of them (then it starts over). */
+const MEMO_CHARS = 4000;
+const MEMO_SIZE = 1000;
 
-let counter: Counter | null = null;
-let loading: Promise<boolean> | null = null;
+let thread: TokenizerThread | null = null;
+let exact = false;
+const memo = new Map<string, number>();
 
-/** Loads the tokenizer once; resolves false (and estimates stay approximate) if it cannot load. */
-export function loadTokenizer(): Promise<boolean> {
-  loading ??= import("gpt-tokenizer/encoding/o200k_base").then(
-    (m) => {
-      // Special-token text such as "<|endoftext|>" in a prompt is plain text here, not an error.
-      const opts = { disallowedSpecial: new Set<string>() };
-      counter = (text) => m.countTokens(text, opts);
-      return true;
-    },
-    () => false,
-  );
-  return loading;
+/**
+ * Starts loading the tokenizer once (in a worker, after `gate` when given); resolves false (and
+ * estimates stay heuristic) if it cannot load. Requests never wait for it.
+ */
+export function loadTokenizer(gate?: Promise<unknown>): Promise<boolean> {
+  if (!thread) {
+    thread = startTokenizerThread(gate);
+    void thread.ready.then((ok) => {
+      exact = ok;
+    });
+  }
+  return thread.ready;
 }
 
 export function tokenizerLoaded(): boolean {
-  return counter !== null;
+  return exact;
+}
+
+/** How estimates are made right now. */
+export function tokenizerState(): "heuristic" | "exact" {
+  return exact ? "exact" : "heuristic";
+}
+
+const heuristic = (text: string) => Math.ceil(text.length / 4);
+
+function count(text: string): number {
+  const known = memo.get(text);
+  if (known !== undefined) return known;
+  const n = exact && thread ? thread.count(text) : null;
+  if (n === null) return heuristic(text);
+  if (text.length <= MEMO_CHARS) {
+    if (memo.size >= MEMO_SIZE) memo.clear();
+    memo.set(text, n);
+  }
+  return n;
 }
 
 /** Tokens in a text: exact up to SAMPLE_CHARS, sampled beyond, chars / 4 until the tokenizer is in. */
 export function countTextTokens(text: string): number {
   if (!text) return 0;
-  if (!counter) {
-    void loadTokenizer();
-    return Math.ceil(text.length / 4);
-  }
-  if (text.length <= SAMPLE_CHARS) return counter(text);
+  if (!thread) void loadTokenizer();
+  if (!exact) return heuristic(text);
+  if (text.length <= SAMPLE_CHARS) return count(text);
   const half = SAMPLE_CHARS / 2;
-  const sampled = counter(text.slice(0, half)) + counter(text.slice(-half));
+  const sampled = count(text.slice(0, half)) + count(text.slice(-half));
   return Math.ceil((sampled * text.length) / SAMPLE_CHARS);
 }
 
