@@ -43,7 +43,7 @@ export interface UsageLog {
   count(): number;
 }
 
-const COLUMNS = [
+export const USAGE_COLUMNS = [
   "id",
   "started_at",
   "client",
@@ -74,7 +74,7 @@ const COLUMNS = [
 
 export function createUsageLog(db: Db): UsageLog {
   const insert = db.prepare(
-    `INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`,
+    `INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map((c) => `@${c}`).join(", ")})`,
   );
   const recent = db.prepare("SELECT * FROM usage ORDER BY started_at DESC LIMIT ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM usage").pluck();

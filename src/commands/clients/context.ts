@@ -5,6 +5,7 @@ import { parseDuration } from "../../config/units.js";
 import { type ClientStore, ClientStoreError, type StoredClient } from "../../store/clients.js";
 import { CliError } from "../cli-error.js";
 import { homeOf } from "../common.js";
+import { cliPgStores } from "../shared.js";
 
 export interface ClientsContext {
   paths: HomePaths;
@@ -15,6 +16,8 @@ export interface ClientsContext {
 /** Opens the client store of the command's home (read-write: an older database gets migrated). */
 export async function clientsContext(command: Command): Promise<ClientsContext> {
   const paths = homeOf(command);
+  const shared = await cliPgStores(paths);
+  if (shared) return { paths, store: shared.clients, close: () => void shared.close() };
   const [{ openDb }, { createClientStore }] = await Promise.all([
     import("../../store/db.js"),
     import("../../store/clients.js"),
