@@ -2,6 +2,8 @@ import { ConfigError, loadConfig } from "../config/load.js";
 import type { HomePaths } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
 import { redactUrl, sharedSettings } from "../config/shared.js";
+import type { HotState } from "../gateway/hot-state.js";
+import type { RedisHotState } from "../gateway/shared/redis-hot-state.js";
 import type { Db } from "../store/db.js";
 import type { PgStores } from "../store/pg/index.js";
 import { CliError } from "./cli-error.js";
@@ -10,7 +12,7 @@ import { CliError } from "./cli-error.js";
 export interface SharedSetup {
   pg: PgStores | null;
   /** Handed to createGateway. */
-  gatewayOptions: Record<string, never>;
+  gatewayOptions: { hot?: HotState };
   /** Called once listening: starts shipping usage rows, names this instance. */
   started(opts: { db: Db; instance: string }): void;
   /** Ships what is pending, then disconnects. */
@@ -32,9 +34,15 @@ export async function openShared(config: Config, onFail: () => void): Promise<Sh
       throw err;
     }
   }
+  let hot: RedisHotState | null = null;
+  if (settings.redis) {
+    const { RedisHotState } = await import("../gateway/shared/redis-hot-state.js");
+    hot = new RedisHotState(settings.redis, settings.prefix);
+    await hot.ready();
+  }
   return {
     pg,
-    gatewayOptions: {},
+    gatewayOptions: hot ? { hot } : {},
     started({ db, instance }) {
       if (pg && pgModule && settings.postgres)
         shipper = pgModule.startUsageShipper({ db, url: settings.postgres, schema: pg.schema, instance });

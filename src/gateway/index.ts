@@ -12,6 +12,7 @@ import { Budgets } from "./budgets.js";
 import { CachePolicy } from "./cache.js";
 import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
+import type { HotState } from "./hot-state.js";
 import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
 import { Metrics } from "./metrics.js";
@@ -22,6 +23,7 @@ import { TargetOrder } from "./strategy.js";
 
 export { type ClientAuthResult, ClientIndex, type ClientInfo } from "./clients.js";
 export { EventBus, type GatewayEvent } from "./events.js";
+export type { HotState } from "./hot-state.js";
 export type { Clock, GatewayRequest, GatewayResponse } from "./pipeline.js";
 export type { RouteEntry, Router } from "./router.js";
 
@@ -41,6 +43,8 @@ export interface Gateway {
   /** Client keys, limits, budgets and model allowlists, by key hash and by name. */
   clients: ClientIndex;
   startedAt: number;
+  /** `shared` or `degraded` when hot state is shared (Redis); null when this process holds it all. */
+  shared(): "shared" | "degraded" | null;
   /** Re-reads what the CLI may have changed (keys, clients); called when the database changes. */
   reload(): void;
   /** Loads what the first upstream call needs; called once listening, off the start-up path. */
@@ -61,15 +65,19 @@ export function createGateway(opts: {
   env?: NodeJS.ProcessEnv;
   clock?: Clock;
   demo?: boolean;
+  /** Where hot state lives when several gateways share it (Redis); default this process's memory. */
+  hot?: HotState;
   /** Where warnings (budget thresholds) are written; default stderr. */
   log?: (line: string) => void;
 }): Gateway {
   const providers = createProviders(opts.config);
   const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
-  const events = new EventBus();
+  const hot = opts.hot ?? null;
+  const events = hot?.events() ?? new EventBus();
   const clock = opts.clock ?? Date;
   const limiters = new Limiters({ config: opts.config, clock, events });
-  const clientLimits = new ClientLimits({ defaults: opts.config.default_client_limits, clock });
+  const defaults = opts.config.default_client_limits;
+  const clientLimits = hot?.clientLimits(defaults, clock) ?? new ClientLimits({ defaults, clock });
   const keys = new KeyPool({
     onKeyLimits: (provider, keyId, limits) => limiters.setKeyLimits(provider, keyId, limits),
     providers,
@@ -110,7 +118,11 @@ export function createGateway(opts: {
   const { retry } = opts.config;
   const cache =
     opts.config.cache.enabled && opts.responseCache
-      ? new CachePolicy(opts.responseCache, opts.config.cache, clock)
+      ? new CachePolicy(
+          hot?.responseCache(opts.responseCache) ?? opts.responseCache,
+          opts.config.cache,
+          clock,
+        )
       : null;
   const sweeper = cache ? setInterval(() => cache.sweep(), 60_000) : null;
   sweeper?.unref();
@@ -147,8 +159,15 @@ export function createGateway(opts: {
     clock,
     maxWaitMs: opts.config.queue.max_wait,
   });
+  if (hot) {
+    hot.attach({ router, clients, clientLimits, limiters, budgets, keys, breaker, cache, events });
+    // One round trip to the shared state before each request; the pipeline never learns of it.
+    const handle = pipeline.handle.bind(pipeline);
+    pipeline.handle = (req) => hot.around(req, () => handle(req));
+  }
   return {
     config: opts.config,
+    shared: () => hot?.status() ?? null,
     providers,
     router,
     pipeline,
@@ -172,6 +191,7 @@ export function createGateway(opts: {
     },
     async close() {
       if (sweeper) clearInterval(sweeper);
+      await hot?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
   };

@@ -70,6 +70,7 @@ export function adminRoutes(
 export function status(gateway: Gateway) {
   return {
     started_at: gateway.startedAt,
+    ...(gateway.shared() ? { shared: gateway.shared() } : {}),
     providers: [...gateway.providers.values()].map((p) => ({
       name: p.name,
       type: p.type,
