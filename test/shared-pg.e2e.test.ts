@@ -86,7 +86,7 @@ describe("shared.postgres", () => {
       if (!refused) await new Promise((r) => setTimeout(r, 100));
     }
     expect(refused).toBe(true);
-  }, 40_000);
+  }, 90_000);
 
   it("refuses to start when PostgreSQL cannot be reached, naming it without the password", async () => {
     const port = await freePort();
