@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import chalk from "chalk";
 import { Command, Option } from "commander";
 import { isLoopbackHost } from "../config/net.js";
@@ -8,6 +9,7 @@ import { formatDuration, formatUsd } from "../ui/format.js";
 import { accessLogFormat, followAccessLog, type LogFormat, logFormats } from "./access-log.js";
 import { CliError } from "./cli-error.js";
 import { homeOf, version } from "./common.js";
+import { openShared } from "./shared.js";
 
 interface StartOptions {
   port?: number;
@@ -111,10 +113,12 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   ]);
 
   const db = openDb(paths.db);
-  const keyStore = createKeyStore(db);
-  const clientStore = createClientStore(db);
+  const shared = await openShared(config, () => db.close());
+  const keyStore = shared.pg?.keys ?? createKeyStore(db);
+  const clientStore = shared.pg?.clients ?? createClientStore(db);
   const loopback = isLoopbackHost(config.host);
   if (!loopback && clientStore.activeCount() === 0) {
+    await shared.close();
     db.close();
     throw new CliError(
       `refusing to listen on ${config.host} with no client keys: anyone who can reach it could spend your upstream keys`,
@@ -132,10 +136,12 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       clients: clientStore,
       loadMaster: () => loadMasterKey(paths.masterKey, { create: false }),
       demo: opts.demo ?? false,
+      ...shared.gatewayOptions,
       // Under the dashboard, warnings reach the screen as events; a stray line would tear its frame.
       ...(opts.dashboard ? { log: () => {} } : {}),
     });
   } catch (err) {
+    await shared.close();
     db.close();
     if (err instanceof ConfigError)
       throw new CliError(`${loaded.file ?? "config"}: ${err.message}`, "nothing was started");
@@ -147,13 +153,15 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   const rollup = setInterval(() => usageStats.catchUp(2000), 2000);
   rollup.unref();
   // Keys and clients changed by the CLI reach the running gateway within a second.
-  const unwatch = watchDb(db, () => {
+  const reload = () => {
     try {
       gateway.reload();
     } catch (err) {
       process.stderr.write(`aigw: could not reload keys: ${(err as Error).message}\n`);
     }
-  });
+  };
+  const unwatch = watchDb(db, reload);
+  const unwatchPg = shared.pg?.watch(reload);
   const adminToken = randomBytes(24).toString("base64url");
   const app = createApp({
     gateway,
@@ -170,11 +178,13 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     });
   } catch (err) {
     await gateway.close();
+    await shared.close();
     db.close();
     if (err instanceof PortInUseError) throw new CliError(err.message);
     throw err;
   }
   void gateway.warmUp();
+  shared.started({ db, instance: `${hostname()}:${server.port}` });
   writeRunFile(paths.runFile, {
     pid: process.pid,
     url: server.url,
@@ -198,8 +208,10 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     await server.close(10_000);
     unfollow();
     unwatch();
+    unwatchPg?.();
     clearInterval(rollup);
     await gateway.close();
+    await shared.close();
     db.close();
     removeRunFile(paths.runFile, process.pid);
     process.exit(0);

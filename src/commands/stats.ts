@@ -4,6 +4,7 @@ import { type StatsGrouping, type StatsRow, statsGroupings } from "../store/usag
 import { formatCount, formatMs, formatPercent, formatUsd } from "../ui/format.js";
 import { CliError } from "./cli-error.js";
 import { homeOf, parseSince } from "./common.js";
+import { cliPgStores } from "./shared.js";
 import { renderCsv, renderTable } from "./table.js";
 
 interface StatsOptions {
@@ -65,6 +66,22 @@ export async function collectStats(opts: StatsOptions, command: Command): Promis
       2,
     );
   const paths = homeOf(command, { existing: true });
+  const shared = await cliPgStores(paths);
+  if (shared) {
+    try {
+      const { summarizePg } = await import("../store/pg/index.js");
+      const { rows, total } = summarizePg(shared.db, shared.schema, { since, until, by: opts.by });
+      return {
+        since: new Date(since).toISOString(),
+        until: new Date(until).toISOString(),
+        by: opts.by,
+        rows,
+        total,
+      };
+    } finally {
+      await shared.close();
+    }
+  }
   const { openDb } = await import("../store/db.js");
   const { createUsageStats } = await import("../store/usage-stats.js");
   const db = openDb(paths.db);

@@ -152,6 +152,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   pricing: z.record(z.string(), priceSchema).default({}),
+  /** Several gateways, one state: hot state in Redis, kept state in PostgreSQL (each optional). */
+  shared: z
+    .strictObject({
+      redis: z.url({ protocol: /^rediss?$/ }).optional(),
+      postgres: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+      /** Redis key prefix and PostgreSQL schema, so several setups can share one server. */
+      prefix: z
+        .string()
+        .regex(
+          /^[a-z][a-z0-9_]{0,39}$/,
+          "a prefix is lowercase letters, digits and _, starting with a letter",
+        )
+        .default("aigw"),
+    })
+    .optional(),
 });
 
 /** The config file as written (before defaults). */

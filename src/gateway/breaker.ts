@@ -89,6 +89,21 @@ export class CircuitBreaker {
     c.probing = true;
   }
 
+  /** Another gateway of the fleet opened this provider's circuit: skip it here too for the cool-off. */
+  openRemote(provider: string): void {
+    const c = this.circuits.get(provider) ?? {
+      state: "closed" as CircuitState,
+      failures: 0,
+      openedAt: 0,
+      probing: false,
+    };
+    this.circuits.set(provider, c);
+    if (c.state === "open") return;
+    c.state = "open";
+    c.openedAt = this.opts.clock.now();
+    c.probing = false;
+  }
+
   /** A probe that ended without a verdict (e.g. the client left) frees the half-open slot. */
   release(provider: string): void {
     const c = this.circuits.get(provider);

@@ -13,6 +13,7 @@ import { Budgets } from "./budgets.js";
 import { CachePolicy } from "./cache.js";
 import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
+import type { HotState } from "./hot-state.js";
 import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
 import { realTimers, type Timers } from "./limits/index.js";
@@ -25,6 +26,7 @@ import { TargetOrder } from "./strategy.js";
 
 export { type ClientAuthResult, ClientIndex, type ClientInfo } from "./clients.js";
 export { EventBus, type GatewayEvent } from "./events.js";
+export type { HotState } from "./hot-state.js";
 export type { ModelEntry } from "./model-catalog.js";
 export type { Clock, GatewayRequest, GatewayResponse } from "./pipeline.js";
 export type { RouteEntry, Router } from "./router.js";
@@ -55,6 +57,8 @@ export interface Gateway {
   /** Responses made by translation, kept for `responses.retention`; null when not kept. */
   storedResponses: StoredResponses | null;
   startedAt: number;
+  /** `shared` or `degraded` when hot state is shared (Redis); null when this process holds it all. */
+  shared(): "shared" | "degraded" | null;
   /** Re-reads what the CLI may have changed (keys, clients); called when the database changes. */
   reload(): void;
   /** Loads what the first upstream call needs; called once listening, off the start-up path. */
@@ -85,16 +89,20 @@ export function createGateway(opts: {
   discoverModels?: boolean;
   /** Timers of the models refresh; default real ones. */
   catalogTimers?: CatalogTimers;
+  /** Where hot state lives when several gateways share it (Redis); default this process's memory. */
+  hot?: HotState;
   /** Where warnings (budget thresholds) are written; default stderr. */
   log?: (line: string) => void;
 }): Gateway {
   const providers = opts.providers ?? createProviders(opts.config);
   const router = createRouter({ providers, models: opts.config.models, demo: opts.demo ?? false });
-  const events = new EventBus();
+  const hot = opts.hot ?? null;
+  const events = hot?.events() ?? new EventBus();
   const clock = opts.clock ?? Date;
   const timers = opts.timers ?? realTimers;
   const limiters = new Limiters({ config: opts.config, clock, timers, events });
-  const clientLimits = new ClientLimits({ defaults: opts.config.default_client_limits, clock });
+  const defaults = opts.config.default_client_limits;
+  const clientLimits = hot?.clientLimits(defaults, clock) ?? new ClientLimits({ defaults, clock });
   const keys = new KeyPool({
     onKeyLimits: (provider, keyId, limits) => limiters.setKeyLimits(provider, keyId, limits),
     providers,
@@ -142,7 +150,11 @@ export function createGateway(opts: {
   const { retry } = opts.config;
   const cache =
     opts.config.cache.enabled && opts.responseCache
-      ? new CachePolicy(opts.responseCache, opts.config.cache, clock)
+      ? new CachePolicy(
+          hot?.responseCache(opts.responseCache) ?? opts.responseCache,
+          opts.config.cache,
+          clock,
+        )
       : null;
   const stored = opts.storedResponses ?? null;
   const sweeper =
@@ -197,8 +209,15 @@ export function createGateway(opts: {
     timers,
     maxWaitMs: opts.config.queue.max_wait,
   });
+  if (hot) {
+    hot.attach({ router, clients, clientLimits, limiters, budgets, keys, breaker, cache, events });
+    // One round trip to the shared state before each request; the pipeline never learns of it.
+    const handle = pipeline.handle.bind(pipeline);
+    pipeline.handle = (req) => hot.around(req, () => handle(req));
+  }
   return {
     config: opts.config,
+    shared: () => hot?.status() ?? null,
     providers,
     forwardHeaders: [...new Set([...providers.values()].flatMap((p) => p.dialect?.forward ?? []))],
     router,
@@ -232,6 +251,7 @@ export function createGateway(opts: {
     async close() {
       if (sweeper) clearInterval(sweeper);
       models.stop();
+      await hot?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },
   };

@@ -183,6 +183,18 @@ export class KeyPool {
     });
   }
 
+  /** Another gateway of the fleet cooled this key: a cooldown only ever extends. */
+  coolRemote(keyId: string, until: number): void {
+    const key = this.find({ id: keyId, secret: null });
+    if (key && until > key.cooldownUntil) key.cooldownUntil = until;
+  }
+
+  /** Another gateway of the fleet was told this key is invalid. */
+  invalidRemote(keyId: string): void {
+    const key = this.find({ id: keyId, secret: null });
+    if (key) key.invalid = true;
+  }
+
   succeeded(lease: KeyLease): void {
     const key = this.find(lease);
     if (key) key.strikes = 0;

@@ -13,6 +13,13 @@ import {
   type UpstreamLimits,
 } from "./limits/index.js";
 
+/** Takes one fleet-wide slot of `scope` (null: not shared now); the permit frees it. */
+export type SharedLease = (
+  scope: string,
+  limit: number,
+  opts: { deadline: number; signal: AbortSignal },
+) => Promise<Permit | null>;
+
 /**
  * The upstream limiters of a gateway: one per provider with `limits`, one per key with `--rpm/--tpm`,
  * and one made on demand for a key whose upstream says it is nearly out (learned from its rate-limit
@@ -22,6 +29,8 @@ export class Limiters {
   private readonly byProvider = new Map<string, UpstreamLimiter>();
   private readonly byKey = new Map<string, UpstreamLimiter>();
   private readonly keyLimits = new Map<string, string>();
+  /** A fleet-wide concurrency slot (shared hot state); null: this process's limiters are the whole story. */
+  private sharedLease: SharedLease | null = null;
 
   constructor(private readonly opts: { config: Config; clock: Clock; timers?: Timers; events: EventBus }) {
     for (const [name, provider] of Object.entries(opts.config.providers)) {
@@ -51,6 +60,11 @@ export class Limiters {
     else this.byKey.set(keyId, this.create(provider, keyId, limits));
   }
 
+  /** Makes concurrency limits hold across every gateway sharing `lease` (its head asks after the local FIFO). */
+  share(lease: SharedLease): void {
+    this.sharedLease = lease;
+  }
+
   /** Waits for the provider's and then the key's limiter; permits to release when the request ends. */
   async acquire(
     provider: string,
@@ -59,8 +73,16 @@ export class Limiters {
   ): Promise<Permit[]> {
     const permits: Permit[] = [];
     try {
-      for (const limiter of [this.byProvider.get(provider), keyId ? this.byKey.get(keyId) : undefined]) {
-        if (limiter) permits.push(await limiter.acquire(opts));
+      const scopes = [
+        [`p:${provider}`, this.byProvider.get(provider)],
+        [`k:${keyId}`, keyId ? this.byKey.get(keyId) : undefined],
+      ] as const;
+      for (const [scope, limiter] of scopes) {
+        if (!limiter) continue;
+        permits.push(await limiter.acquire(opts));
+        const limit = limiter.status().limits.concurrency;
+        const shared = limit && this.sharedLease ? await this.sharedLease(scope, limit, opts) : null;
+        if (shared) permits.push(shared);
       }
       return permits;
     } catch (err) {

@@ -70,7 +70,7 @@ export interface UsageLog {
   count(): number;
 }
 
-const COLUMNS = [
+export const USAGE_COLUMNS = [
   "id",
   "started_at",
   "client",
@@ -102,7 +102,7 @@ const COLUMNS = [
 
 export function createUsageLog(db: Db): UsageLog {
   const insert = db.prepare(
-    `INSERT INTO usage (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
+    `INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`,
   );
   const recent = db.prepare("SELECT * FROM usage ORDER BY started_at DESC LIMIT ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM usage").pluck();
@@ -136,9 +136,9 @@ export function createUsageLog(db: Db): UsageLog {
   return {
     insert(record) {
       // Positional values: binding by name looks each column up in a spread copy of the record.
-      const values: unknown[] = new Array(COLUMNS.length);
-      for (let i = 0; i < COLUMNS.length; i++) {
-        const value = record[COLUMNS[i]!];
+      const values: unknown[] = new Array(USAGE_COLUMNS.length);
+      for (let i = 0; i < USAGE_COLUMNS.length; i++) {
+        const value = record[USAGE_COLUMNS[i]!];
         values[i] = typeof value === "boolean" ? (value ? 1 : 0) : (value ?? null);
       }
       insert.run(values);

@@ -5,6 +5,7 @@ import { parseDuration } from "../../config/units.js";
 import { type ClientStore, ClientStoreError, type StoredClient } from "../../store/clients.js";
 import { CliError } from "../cli-error.js";
 import { homeOf } from "../common.js";
+import { cliPgStores } from "../shared.js";
 
 export interface ClientsContext {
   paths: HomePaths;
@@ -18,6 +19,8 @@ export async function clientsContext(
   opts: { existing?: boolean } = {},
 ): Promise<ClientsContext> {
   const paths = homeOf(command, opts);
+  const shared = await cliPgStores(paths);
+  if (shared) return { paths, store: shared.clients, close: () => void shared.close() };
   const [{ openDb }, { createClientStore }] = await Promise.all([
     import("../../store/db.js"),
     import("../../store/clients.js"),

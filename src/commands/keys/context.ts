@@ -5,6 +5,7 @@ import type { Db } from "../../store/db.js";
 import type { KeyStore, StoredKey } from "../../store/keys.js";
 import { CliError } from "../cli-error.js";
 import { homeOf } from "../common.js";
+import { cliPgStores } from "../shared.js";
 
 export interface KeysContext {
   paths: HomePaths;
@@ -31,13 +32,15 @@ export async function keysContext(command: Command, opts: { existing?: boolean }
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
+  const shared = await cliPgStores(paths, file);
   const db = openDb(paths.db);
   return {
     paths,
     db,
-    store: createKeyStore(db),
+    store: shared?.keys ?? createKeyStore(db),
     providers,
     async close() {
+      await shared?.close();
       db.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
     },

@@ -118,6 +118,7 @@ export function history(gateway: Gateway, filter: Parameters<Gateway["usage"]["l
 export function status(gateway: Gateway) {
   return {
     started_at: gateway.startedAt,
+    ...(gateway.shared() ? { shared: gateway.shared() } : {}),
     providers: [...gateway.providers.values()].map((p) => ({
       name: p.name,
       type: p.type,

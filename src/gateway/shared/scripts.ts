@@ -1,0 +1,77 @@
+/**
+ * Lua run atomically inside Redis and timed by Redis's own TIME, so the instances' clocks never matter.
+ * Levels are kept as decimal strings (Lua numbers are doubles; Redis would truncate returned floats).
+ */
+
+/**
+ * A client's rpm and tpm buckets, taken together or not at all. KEYS: rpm bucket, tpm bucket.
+ * ARGV: rpm (0 = none), tpm (0 = none), tokens to take. Returns {wait ms, rpm level, tpm level, rpm ms to full}.
+ */
+export const TAKE_CLIENT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function level(key, cap)
+  local b = redis.call('HMGET', key, 'level', 'at')
+  local l = tonumber(b[1]) or cap
+  local at = tonumber(b[2]) or now
+  return math.min(cap, l + math.max(0, now - at) * cap / 60000)
+end
+local rpm, tpm, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait, r, k = 0, -1, -1
+if rpm > 0 then
+  r = level(KEYS[1], rpm)
+  if r < 1 then wait = math.max(wait, math.ceil((1 - r) * 60000 / rpm)) end
+end
+if tpm > 0 then
+  k = level(KEYS[2], tpm)
+  if k < cost then wait = math.max(wait, math.ceil((cost - k) * 60000 / tpm)) end
+end
+if wait == 0 then
+  if rpm > 0 then r = r - 1 end
+  if tpm > 0 then k = k - cost end
+end
+if rpm > 0 then
+  redis.call('HSET', KEYS[1], 'level', tostring(r), 'at', now)
+  redis.call('PEXPIRE', KEYS[1], 61000)
+end
+if tpm > 0 then
+  redis.call('HSET', KEYS[2], 'level', tostring(k), 'at', now)
+  redis.call('PEXPIRE', KEYS[2], 61000)
+end
+local full = 0
+if rpm > 0 then full = math.ceil((rpm - r) * 60000 / rpm) end
+return {wait, tostring(r), tostring(k), full}
+`;
+
+/** Gives tokens back to (or takes more from) a bucket. KEYS: bucket. ARGV: capacity, delta (+ gives). */
+export const ADJUST_BUCKET = `
+local b = redis.call('HMGET', KEYS[1], 'level', 'at')
+if not b[1] then return 0 end
+local cap = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'level', tostring(math.min(cap, tonumber(b[1]) + tonumber(ARGV[2]))))
+return 1
+`;
+
+/**
+ * A concurrency semaphore with expiring leases: a crashed instance's slot frees itself. KEYS: lease
+ * zset. ARGV: limit, lease id, lease ms. Returns 1 when taken, else 0.
+ */
+export const TAKE_LEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]) * 2)
+return 1
+`;
+
+/** Extends a held lease (streams refresh theirs). KEYS: lease zset. ARGV: lease id, lease ms. */
+export const REFRESH_LEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return 1
+`;

@@ -1,0 +1,99 @@
+/**
+ * `shared.postgres`: two real `aigw start` processes with separate homes share one PostgreSQL: a client
+ * added through one home's CLI is accepted by the other gateway, a revoke reaches both within a second,
+ * and `aigw stats` counts the rows of both. Unreachable PostgreSQL at start is a clear error.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeUpstream, startFakeUpstream } from "./fake-upstream.js";
+import { type CliServer, runCli, startCli, tempHome } from "./helpers.js";
+import { freePort, type PostgresService, startPostgres } from "./services.js";
+
+let postgres: PostgresService;
+let fake: FakeUpstream;
+const homes: { dir: string; cleanup: () => void }[] = [];
+const servers: CliServer[] = [];
+
+function home(postgresUrl: string): string {
+  const h = tempHome();
+  homes.push(h);
+  const config = [
+    "providers:",
+    "  up:",
+    "    type: openai-compatible",
+    `    base_url: ${fake.openaiBaseUrl}`,
+    "cache:",
+    "  enabled: false",
+    "shared:",
+    `  postgres: ${postgresUrl}`,
+    "  prefix: pgtest",
+  ].join("\n");
+  writeFileSync(join(h.dir, "config.yaml"), `${config}\n`);
+  return h.dir;
+}
+
+beforeAll(async () => {
+  [postgres, fake] = await Promise.all([startPostgres(), startFakeUpstream()]);
+}, 60_000);
+afterAll(async () => {
+  for (const s of servers) s.child.kill("SIGTERM");
+  await Promise.all(servers.map((s) => s.exited));
+  await Promise.all([postgres?.close(), fake?.close()]);
+  for (const h of homes) h.cleanup();
+}, 30_000);
+
+const ask = (url: string, key: string) =>
+  new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions.create({
+    model: "up/m",
+    messages: [{ role: "user", content: "hi" }],
+  });
+
+describe("shared.postgres", () => {
+  it("shares clients and the usage log between two gateways", async () => {
+    const [a, b] = [home(postgres.url), home(postgres.url)];
+    const added = await runCli(["clients", "add", "team", "--json"], { home: a });
+    expect(added.code, added.stderr).toBe(0);
+    const { key } = JSON.parse(added.stdout) as { key: string };
+    servers.push(await startCli(["--port", "0"], { home: a }), await startCli(["--port", "0"], { home: b }));
+    const [ga, gb] = servers as [CliServer, CliServer];
+    // Home b never saw `clients add`: the client comes from PostgreSQL.
+    await ask(ga.url, key);
+    await ask(gb.url, key);
+    await ask(gb.url, key);
+
+    let total = 0;
+    const deadline = Date.now() + 5000;
+    while (total < 3 && Date.now() < deadline) {
+      const stats = await runCli(["stats", "--json", "--by", "client"], { home: a });
+      expect(stats.code, stats.stderr).toBe(0);
+      total = (JSON.parse(stats.stdout) as { total: { requests: number } }).total.requests;
+    }
+    expect(total).toBe(3);
+    const list = await runCli(["clients", "list", "--json"], { home: b });
+    expect(list.stdout).toContain('"team"');
+
+    const revoked = await runCli(["clients", "revoke", "team"], { home: b });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    let refused = false;
+    // Bounded: 30 tries 100 ms apart; the change is polled every 500 ms.
+    for (let i = 0; i < 30 && !refused; i++) {
+      refused = await ask(ga.url, key).then(
+        () => false,
+        (err: unknown) => err instanceof OpenAI.AuthenticationError,
+      );
+      if (!refused) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(refused).toBe(true);
+  }, 90_000);
+
+  it("refuses to start when PostgreSQL cannot be reached, naming it without the password", async () => {
+    const port = await freePort();
+    const dir = home(`postgres://aigw:hunter2@127.0.0.1:${port}/aigw`);
+    const result = await runCli(["start", "--port", "0"], { home: dir, timeoutMs: 20_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`cannot use PostgreSQL at postgres://aigw:***@127.0.0.1:${port}/aigw`);
+    expect(result.stderr).not.toContain("hunter2");
+  }, 30_000);
+});
