@@ -156,8 +156,10 @@ describe("aigw dashboard", () => {
       expect(body.rows).toHaveLength(1);
       expect(body.rows[0]).toMatchObject({ requested_model: "mock/gpt-4o-mini", status: 200 });
       expect(body.today.spend).toEqual([
-        { model: "mock/gpt-4o-mini", client: null, requests: 1, cost_usd: 0, unpriced: 0 },
+        // --demo prices the mock's gpt-4o-mini as the real one would cost (simulated).
+        { model: "mock/gpt-4o-mini", client: null, requests: 1, cost_usd: expect.any(Number), unpriced: 0 },
       ]);
+      expect((body.today.spend[0] as { cost_usd: number }).cost_usd).toBeGreaterThan(0);
       const bad = await get("?limit=-1");
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: unknown }).error).toMatchObject({

@@ -184,8 +184,9 @@ export function createGateway(opts: {
       let provider = rec.provider ? providers.get(rec.provider) : undefined;
       let model = rec.upstream_model;
       if (!provider || !model) return null;
-      // In demo a stand-in answer costs what the model it imitates would, marked simulated.
-      const imitated = opts.demo ? provider.imitates?.(model) : null;
+      // In demo a stand-in answer costs what the model it imitates would, marked simulated, unless
+      // `pricing:` names it.
+      const imitated = opts.demo && !pricing.configured(provider, model) ? provider.imitates?.(model) : null;
       const real = imitated ? claimBareModel(providers, imitated) : null;
       if (imitated && real) {
         provider = real;

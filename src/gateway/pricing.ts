@@ -92,6 +92,11 @@ export class Pricing {
     }
   }
 
+  /** A `pricing:` entry names this model: it wins over any other price, a demo's simulated one too. */
+  configured(provider: Provider, model: string): boolean {
+    return this.override(`${provider.name}/${model}`, model) !== null;
+  }
+
   private override(qualified: string, model: string): Override | null {
     for (const [pattern, price] of this.overrides) {
       if (globMatch(pattern, qualified) || globMatch(pattern, model)) return price;

@@ -133,13 +133,17 @@ export function createUsageLog(db: Db): UsageLog {
      GROUP BY 1, 2`,
   );
 
+  // Flag columns are NOT NULL: an absent flag (`simulated` outside demo) is stored as 0.
+  const flags = USAGE_COLUMNS.map(
+    (c) => c === "stream" || c === "aborted" || c === "coalesced" || c === "simulated",
+  );
   return {
     insert(record) {
       // Positional values: binding by name looks each column up in a spread copy of the record.
       const values: unknown[] = new Array(USAGE_COLUMNS.length);
       for (let i = 0; i < USAGE_COLUMNS.length; i++) {
         const value = record[USAGE_COLUMNS[i]!];
-        values[i] = typeof value === "boolean" ? (value ? 1 : 0) : (value ?? null);
+        values[i] = flags[i] ? (value ? 1 : 0) : (value ?? null);
       }
       insert.run(values);
     },
