@@ -63,8 +63,12 @@ export async function bodyText(c: Context<AppEnv>, max: number): Promise<string 
       done();
       const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const contentEncoding = incoming.headers["content-encoding"];
-      if (!contentEncoding) resolve(raw.toString("utf8"));
-      else resolve(decodeBody(raw, contentEncoding, max)?.toString("utf8"));
+      if (!contentEncoding) return resolve(raw.toString("utf8"));
+      try {
+        resolve(decodeBody(raw, contentEncoding, max)?.toString("utf8"));
+      } catch (err) {
+        reject(err); // an unsupported or corrupt encoding: the client's 4xx, never an uncaught throw
+      }
     };
     const onError = (err: Error) => {
       done();
