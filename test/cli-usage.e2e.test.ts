@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { UsageRecord } from "../src/store/usage-log.js";
 import { runCli, tempHome } from "./helpers.js";
+import { usageRecord } from "./usage-record.js";
 
 const home = tempHome();
 afterAll(() => home.cleanup());
@@ -70,34 +71,14 @@ describe("aigw stats percentiles", () => {
 });
 
 function usageRow(id: string, startedAt: number, latency: number): UsageRecord {
-  return {
+  return usageRecord({
     id,
     started_at: startedAt,
-    client: null,
-    route: "chat",
-    requested_model: "m",
-    provider: "p",
-    upstream_model: "m",
-    key_id: null,
-    status: 200,
-    error_type: null,
-    stream: false,
-    cache: "MISS",
-    attempts: 1,
-    fallback_from: null,
-    queue_wait_ms: null,
-    ttfb_ms: null,
     latency_ms: latency,
     input_tokens: 1,
-    cached_input_tokens: 0,
-    cache_write_tokens: 0,
     output_tokens: 1,
     cost_usd: 0,
-    saved_usd: null,
-    tags: null,
-    aborted: false,
-    coalesced: false,
-  };
+  });
 }
 
 describe("a home that does not exist", () => {

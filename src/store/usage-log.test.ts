@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { usageRecord } from "../../test/usage-record.js";
 import { type Db, openDb } from "./db.js";
 import { createUsageLog, type UsageLog, type UsageRecord } from "./usage-log.js";
 
@@ -10,35 +11,15 @@ let db: Db;
 let log: UsageLog;
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 
-const row = (id: string, over: Partial<UsageRecord> = {}): UsageRecord => ({
-  id,
-  started_at: T0,
-  client: null,
-  route: "chat",
-  requested_model: "fast",
-  provider: "openai",
-  upstream_model: "gpt-4o-mini",
-  key_id: null,
-  status: 200,
-  error_type: null,
-  stream: false,
-  cache: "MISS",
-  attempts: 1,
-  fallback_from: null,
-  queue_wait_ms: null,
-  ttfb_ms: null,
-  latency_ms: 100,
-  input_tokens: 10,
-  cached_input_tokens: 0,
-  cache_write_tokens: 0,
-  output_tokens: 5,
-  cost_usd: 0.01,
-  saved_usd: null,
-  tags: null,
-  aborted: false,
-  coalesced: false,
-  ...over,
-});
+const row = (id: string, over: Partial<UsageRecord> = {}): UsageRecord =>
+  usageRecord({
+    id,
+    started_at: T0,
+    requested_model: "fast",
+    provider: "openai",
+    upstream_model: "gpt-4o-mini",
+    ...over,
+  });
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "aigw-usage-log-"));
