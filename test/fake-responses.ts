@@ -4,6 +4,8 @@
  * output comes back), as JSON or as the exact Responses event stream OpenAI sends.
  */
 
+import type { ToolCall } from "./fake-upstream.js";
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const words = (s: string) => (s.trim() === "" ? 0 : s.trim().split(/\s+/).length);
@@ -17,11 +19,15 @@ function textOf(content: unknown): string {
     .join(" ");
 }
 
-/** The answer to a Responses request: the complete response, and its stream frames. */
+/**
+ * The answer to a Responses request: the complete response, and its stream frames. A scripted
+ * `toolCall` is a call of the declared tool of that name with that input, whatever the input says.
+ */
 export function fakeResponse(
   b: Obj,
   seq: number,
   chunks: number,
+  toolCall?: ToolCall,
 ): { status: number; json: Obj; frames: string[] } {
   const model = String(b.model ?? "");
   const input: Obj[] =
@@ -35,8 +41,9 @@ export function fakeResponse(
   const userText = textOf(input.findLast((i) => i.role === "user")?.content);
   const tool = (Array.isArray(b.tools) ? b.tools : [])
     .filter(isObj)
-    .find((t) => t.type === "function" || t.type === "custom");
-  const useTool = tool !== undefined && !lastIsOutput && b.tool_choice !== "none";
+    .find((t) => (toolCall ? t.name === toolCall.name : t.type === "function" || t.type === "custom"));
+  const useTool =
+    tool !== undefined && (toolCall !== undefined || (!lastIsOutput && b.tool_choice !== "none"));
   const id = `resp_fake${String(seq).padStart(6, "0")}`;
   const answer = `Echo: ${lastIsOutput ? textOf(last?.output) || String(last?.output ?? "") : userText}`;
   let item: Obj;
@@ -47,10 +54,14 @@ export function fakeResponse(
       status: "completed",
       call_id: `call_${seq}`,
       name: tool.name,
-      input: userText,
+      input: typeof toolCall?.input === "string" ? toolCall.input : userText,
     };
   } else if (useTool) {
-    const args = JSON.stringify({ query: userText });
+    const args = JSON.stringify(
+      typeof toolCall?.input === "string"
+        ? { input: toolCall.input }
+        : (toolCall?.input ?? { query: userText }),
+    );
     item = {
       id: `fc_${seq}`,
       type: "function_call",

@@ -36,6 +36,16 @@ export interface ScriptedResponse {
   streamChunks?: number;
   /** For a stream: send half the content chunks then destroy the socket. */
   failMidStream?: boolean;
+  /**
+   * Answer with a call of the declared tool of this name with this input (a custom tool's input is
+   * the string), as an agent's model would. Only a request that declares a tool of that name takes it.
+   */
+  toolCall?: ToolCall;
+}
+
+export interface ToolCall {
+  name: string;
+  input: Record<string, unknown> | string;
 }
 
 export interface FakeUpstreamOptions {
@@ -111,6 +121,11 @@ const EMBEDDING_DIMS = 8;
 
 function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A scripted call's arguments as an object: a custom tool's string input, translated, is `{ input }`. */
+function objectInput(call: ToolCall): Record<string, unknown> {
+  return typeof call.input === "string" ? { input: call.input } : call.input;
 }
 
 function str(v: unknown): string | undefined {
@@ -299,8 +314,13 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     close: () => Promise.resolve(),
   };
 
-  function takeScript(path: string): ScriptedResponse | undefined {
-    const i = queue.findIndex((s) => s.match === undefined || path.startsWith(s.match));
+  function takeScript(path: string, body: Obj | null): ScriptedResponse | undefined {
+    const declared = new Set((Array.isArray(body?.tools) ? body.tools : []).filter(isObj).map((t) => t.name));
+    const i = queue.findIndex(
+      (s) =>
+        (s.match === undefined || path.startsWith(s.match)) &&
+        (s.toolCall === undefined || declared.has(s.toolCall.name)),
+    );
     if (i < 0) return undefined;
     return queue.splice(i, 1)[0];
   }
@@ -489,8 +509,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const userText = textOf(lastUser?.content);
     const firstTool = Array.isArray(b.tools) ? b.tools.find(isObj) : undefined;
     const fn = firstTool && isObj(firstTool.function) ? firstTool.function : undefined;
-    const toolName = str(fn?.name) ?? str(firstTool?.name);
-    const useTool = toolName !== undefined && !lastIsTool && b.tool_choice !== "none";
+    const scripted = ctx.script?.toolCall;
+    const toolName = scripted?.name ?? str(fn?.name) ?? str(firstTool?.name);
+    const useTool =
+      scripted !== undefined || (toolName !== undefined && !lastIsTool && b.tool_choice !== "none");
 
     let answer = `Echo: ${lastIsTool ? textOf(last?.content) : userText}`;
     let finish = "stop";
@@ -499,7 +521,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       answer = truncateWords(answer, maxTokens);
       finish = "length";
     }
-    const toolArgs = JSON.stringify({ query: userText });
+    const toolArgs = JSON.stringify(scripted ? objectInput(scripted) : { query: userText });
     const toolCallId = `call_${hashId(`${toolName}|${userText}|${messages.length}`, 24)}`;
 
     const promptTokens = messages.reduce((n, m) => n + words(textOf(m.content)) + 3, 0);
@@ -693,9 +715,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       blocks.length ? blocks.filter((p) => p.type !== "tool_result") : lastUser?.content,
     );
     const firstTool = Array.isArray(b.tools) ? b.tools.find(isObj) : undefined;
-    const toolName = str(firstTool?.name);
+    const scripted = ctx.script?.toolCall;
+    const toolName = scripted?.name ?? str(firstTool?.name);
     const toolChoiceNone = isObj(b.tool_choice) && b.tool_choice.type === "none";
-    const useTool = toolName !== undefined && !toolResult && !toolChoiceNone;
+    const useTool = scripted !== undefined || (toolName !== undefined && !toolResult && !toolChoiceNone);
 
     let text = `Echo: ${toolResult ? textOf(toolResult.content) : userText}`;
     let stopReason = useTool ? "tool_use" : "end_turn";
@@ -704,7 +727,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       text = truncateWords(text, maxTokens);
       stopReason = "max_tokens";
     }
-    const input = { query: userText };
+    const input = scripted ? objectInput(scripted) : { query: userText };
     const inputJson = JSON.stringify(input);
     const toolId = `toolu_01${hashId(`${toolName}|${userText}|${messages.length}`, 22)}`;
     const inputTokens = anthropicInputTokens(b);
@@ -861,7 +884,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         headers: { ...ctx.req.headers },
         body,
       });
-    const script = takeScript(ctx.path);
+    const script = takeScript(ctx.path, body);
     ctx.script = script;
     const shape = shapeOf(ctx);
 
@@ -923,7 +946,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       case "/v1/responses": {
         if (typeof body.model !== "string")
           return sendError(ctx, 400, "Missing required parameter: 'model'.", shape, "model");
-        const answer = fakeResponse(body, ctx.seq, ctx.script?.streamChunks ?? defaultChunks);
+        const answer = fakeResponse(
+          body,
+          ctx.seq,
+          ctx.script?.streamChunks ?? defaultChunks,
+          ctx.script?.toolCall,
+        );
         if (body.stream !== true) return sendJson(ctx, 200, answer.json, shape);
         return sendStream(ctx, shape, answer.frames, ctx.script?.failMidStream ? 3 : undefined);
       }
