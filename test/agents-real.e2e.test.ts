@@ -211,6 +211,17 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
     expect(tools).toEqual(expect.arrayContaining(["exec_command", "apply_patch"]));
     const last = calls[2]!.body.messages as { role: string; content: Record<string, unknown>[] }[];
     const [callShell, resultShell, callPatch, resultPatch] = last.slice(-4);
+    // Codex asks gpt-5.5 for reasoning: that is Anthropic thinking, and each tool-use turn goes back
+    // with its thinking block and signature (the fake refuses it otherwise, as Anthropic does).
+    expect(calls[0]!.body.thinking).toMatchObject({ type: "enabled" });
+    expect(callShell!.content[0]).toMatchObject({
+      type: "thinking",
+      signature: expect.stringMatching(/^sig_/),
+    });
+    expect(callPatch!.content[0]).toMatchObject({
+      type: "thinking",
+      signature: expect.stringMatching(/^sig_/),
+    });
     expect(callShell!.content).toContainEqual(
       expect.objectContaining({
         type: "tool_use",

@@ -369,6 +369,50 @@ describe("Anthropic messages", () => {
     expect(streamed.content[0]).toMatchObject({ type: "tool_use", name: "lookup", input: { query: "x y" } });
   });
 
+  it("calls a scripted tool with the scripted input, only for a request that declares it", async () => {
+    fake.script({ toolCall: { name: "write", input: { path: "a.txt" } } });
+    const tools = [{ name: "write", input_schema: { type: "object" as const } }];
+    const without = await anthropic.messages.create({
+      model: "claude-sonnet-4-6",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(without.content[0]).toMatchObject({ type: "text", text: "Echo: hi" });
+    const res = await anthropic.messages.create({
+      model: "claude-sonnet-4-6",
+      max_tokens: 50,
+      tools: [{ name: "first", input_schema: { type: "object" } }, ...tools],
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(res.content[0]).toMatchObject({ type: "tool_use", name: "write", input: { path: "a.txt" } });
+  });
+
+  it("with thinking on, starts with a signed thinking block and refuses a tool turn sent back without it", async () => {
+    const thinking = { type: "enabled" as const, budget_tokens: 1024 };
+    const tools = [{ name: "lookup", input_schema: { type: "object" as const } }];
+    const ask = { model: "claude-sonnet-4-6", max_tokens: 2048, thinking, tools };
+    const first = await anthropic.messages
+      .stream({ ...ask, messages: [{ role: "user", content: "x y" }] })
+      .finalMessage();
+    expect(first.content.map((b) => b.type)).toEqual(["thinking", "tool_use"]);
+    const [thought, call] = first.content as [Anthropic.ThinkingBlock, Anthropic.ToolUseBlock];
+    const result = { type: "tool_result" as const, tool_use_id: call.id, content: "done" };
+    const turn = (content: Anthropic.ContentBlockParam[]) => ({
+      ...ask,
+      messages: [
+        { role: "user" as const, content: "x y" },
+        { role: "assistant" as const, content },
+        { role: "user" as const, content: [result] },
+      ],
+    });
+    const next = await anthropic.messages.create(turn([thought, call]));
+    expect(next.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+    for (const content of [[call], [{ ...thought, thinking: "changed" }, call]]) {
+      const err = await anthropic.messages.create(turn(content)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    }
+  });
+
   it("lists models in Anthropic shape", async () => {
     const page = await anthropic.models.list();
     expect(page.data[0]).toMatchObject({ type: "model", id: "claude-sonnet-4-6" });

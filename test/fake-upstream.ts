@@ -123,6 +123,41 @@ function isObj(v: unknown): v is Obj {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The fake's thinking signature: it covers the text, so a block sent back altered is refused. */
+const signatureOf = (thought: string): string => `sig_${hashId(thought, 32)}`;
+
+function thinkingFrames(thought: string): string[] {
+  const frame = (type: string, payload: Obj) => sseEvent(type, { type, index: 0, ...payload });
+  return [
+    frame("content_block_start", { content_block: { type: "thinking", thinking: "", signature: "" } }),
+    frame("content_block_delta", { delta: { type: "thinking_delta", thinking: thought } }),
+    frame("content_block_delta", { delta: { type: "signature_delta", signature: signatureOf(thought) } }),
+    frame("content_block_stop", {}),
+  ];
+}
+
+/**
+ * What the live API refuses when thinking is on: a tool-use turn being continued that does not start
+ * with its thinking block, or a thinking block whose signature does not match its text.
+ */
+function thinkingProblem(messages: Obj[]): string | undefined {
+  for (const [i, m] of messages.entries()) {
+    const blocks = Array.isArray(m.content) ? m.content.filter(isObj) : [];
+    for (const block of blocks)
+      if (block.type === "thinking" && block.signature !== signatureOf(String(block.thinking ?? "")))
+        return `messages.${i}.content: Invalid \`signature\` in \`thinking\` block`;
+  }
+  const i = messages.findLastIndex((m) => m.role === "assistant");
+  const blocks = i >= 0 && Array.isArray(messages[i]!.content) ? messages[i]!.content.filter(isObj) : [];
+  if (
+    blocks.some((b) => b.type === "tool_use") &&
+    blocks[0]?.type !== "thinking" &&
+    blocks[0]?.type !== "redacted_thinking"
+  )
+    return `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(blocks[0]?.type)}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`;
+  return undefined;
+}
+
 /** A scripted call's arguments as an object: a custom tool's string input, translated, is `{ input }`. */
 function objectInput(call: ToolCall): Record<string, unknown> {
   return typeof call.input === "string" ? { input: call.input } : call.input;
@@ -730,6 +765,13 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     const input = scripted ? objectInput(scripted) : { query: userText };
     const inputJson = JSON.stringify(input);
     const toolId = `toolu_01${hashId(`${toolName}|${userText}|${messages.length}`, 22)}`;
+    const thinkingOn = isObj(b.thinking) && (b.thinking.type === "enabled" || b.thinking.type === "adaptive");
+    if (thinkingOn) {
+      const problem = thinkingProblem(messages);
+      if (problem) return sendError(ctx, 400, problem, shape);
+    }
+    // With thinking on, the answer starts with a thinking block whose signature covers its text.
+    const thought = thinkingOn ? `Thinking about: ${truncateWords(userText, 4)}` : undefined;
     const inputTokens = anthropicInputTokens(b);
     const outputTokens = Math.max(1, useTool ? 1 + words(inputJson) : words(text));
     const id = `msg_01${hashId(`msg${ctx.seq}`, 22)}`;
@@ -743,9 +785,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     });
 
     if (b.stream !== true) {
-      const content = useTool
-        ? [{ type: "tool_use", id: toolId, name: toolName, input }]
-        : [{ type: "text", text }];
+      const content = [
+        ...(thought === undefined
+          ? []
+          : [{ type: "thinking", thinking: thought, signature: signatureOf(thought) }]),
+        useTool ? { type: "tool_use", id: toolId, name: toolName, input } : { type: "text", text },
+      ];
       return sendJson(
         ctx,
         200,
@@ -764,6 +809,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
 
     const n = ctx.script?.streamChunks ?? defaultChunks;
+    const at = thought === undefined ? 0 : 1;
     const frames: string[] = [
       sseEvent("message_start", {
         type: "message_start",
@@ -778,9 +824,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
           usage: usage(1),
         },
       }),
+      ...(thought === undefined ? [] : thinkingFrames(thought)),
       sseEvent("content_block_start", {
         type: "content_block_start",
-        index: 0,
+        index: at,
         content_block: useTool
           ? { type: "tool_use", id: toolId, name: toolName, input: {} }
           : { type: "text", text: "" },
@@ -791,7 +838,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       frames.push(
         sseEvent("content_block_delta", {
           type: "content_block_delta",
-          index: 0,
+          index: at,
           delta: useTool
             ? { type: "input_json_delta", partial_json: piece }
             : { type: "text_delta", text: piece },
@@ -799,7 +846,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       );
     }
     frames.push(
-      sseEvent("content_block_stop", { type: "content_block_stop", index: 0 }),
+      sseEvent("content_block_stop", { type: "content_block_stop", index: at }),
       sseEvent("message_delta", {
         type: "message_delta",
         delta: { stop_reason: stopReason, stop_sequence: null },
