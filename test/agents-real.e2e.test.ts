@@ -1,8 +1,9 @@
 /**
  * The real agents through aigw: the pinned `@openai/codex` and `@anthropic-ai/claude-code` binaries
- * (devDependencies), run by the real `aigw exec`, against the fake upstream as an `openai` and an
- * `anthropic` provider. The fake scripts the tool calls a model would make; the agents run them
- * (a shell command, Codex's `apply_patch`), send the output back, and print the final answer.
+ * (devDependencies), run by the real `aigw exec`, against the fake upstream as an `openai`, an
+ * `anthropic` and an `openai-compatible` (Chat Completions) provider. The fake scripts the tool calls
+ * a model would make; the agents run them (a shell command, Codex's `apply_patch`), send the output
+ * back, and print the final answer.
  * Everything stays on 127.0.0.1: the agents' HOME is a temp folder, their extras are switched off,
  * and any request that would leave the machine goes to a trap proxy that the tests expect unused.
  */
@@ -56,7 +57,9 @@ async function startTrap(): Promise<{ server: net.Server; url: string; seen: str
 }
 
 /** An aigw home whose config has one provider, `up`, of this type at the fake, and these aliases. */
-function gatewayConfig(type: "openai" | "anthropic", models: Record<string, string>): string {
+type ProviderType = "openai" | "anthropic" | "openai-compatible";
+
+function gatewayConfig(type: ProviderType, models: Record<string, string>): string {
   const baseUrl = type === "anthropic" ? fake.anthropicBaseUrl : fake.openaiBaseUrl;
   const file = join(dir, "aigw.yaml");
   const aliases = Object.entries(models).map(([alias, target]) => `  ${alias}: ${target}\n`);
@@ -143,14 +146,6 @@ const codexExec = (prompt: string) => [
 
 const patch = "*** Begin Patch\n*** Add File: patched.txt\n+made by apply_patch\n*** End Patch\n";
 
-/** Two tool calls, then the fake's plain answer: a shell command (function tool), then apply_patch (custom). */
-function scriptCodexTools(): void {
-  fake.script(
-    { toolCall: { name: "exec_command", input: { cmd: "printf aigw > proof.txt" } } },
-    { toolCall: { name: "apply_patch", input: patch } },
-  );
-}
-
 interface StatsRow {
   group: string;
   requests: number;
@@ -171,17 +166,34 @@ const oneRowPerCall = (n: number) => [
 
 const modelCalls = (path: string): RecordedRequest[] => fake.requests.filter((r) => r.path === path);
 
+/**
+ * Codex, with two tool calls scripted (a shell command, a function tool; then apply_patch, a custom
+ * tool), against a provider of this type: both took effect, the loop ended in the fake's answer,
+ * aigw logged one row per model call, and nothing tried to leave the machine. Returns the model calls.
+ */
+async function codexToolLoop(type: ProviderType, target: string, path: string): Promise<RecordedRequest[]> {
+  fake.script(
+    { toolCall: { name: "exec_command", input: { cmd: "printf aigw > proof.txt" } } },
+    { toolCall: { name: "apply_patch", input: patch } },
+  );
+  const res = await execAgent(gatewayConfig(type, { "gpt-5.5": target }), codexExec("write the proof"));
+  expect(res.code, res.stderr).toBe(0);
+  expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("aigw");
+  expect(readFileSync(join(res.work, "patched.txt"), "utf8")).toBe("made by apply_patch\n");
+  // The final answer is the fake's echo of the last tool output.
+  expect(res.stdout).toContain("Echo: ");
+  const calls = modelCalls(path);
+  expect(calls).toHaveLength(3);
+  expect(await usageRows()).toEqual(oneRowPerCall(3));
+  expect(trap.seen).toEqual([]);
+  return calls;
+}
+
+type Msg = { role: string; content: unknown; tool_calls?: unknown };
+
 describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
   it("finishes a tool loop against an openai provider (Responses passed through)", async () => {
-    scriptCodexTools();
-    const config = gatewayConfig("openai", { "gpt-5.5": "up/gpt-5.5" });
-    const res = await execAgent(config, codexExec("write the proof"));
-    expect(res.code, res.stderr).toBe(0);
-    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("aigw");
-    expect(readFileSync(join(res.work, "patched.txt"), "utf8")).toBe("made by apply_patch\n");
-
-    const calls = modelCalls("/v1/responses");
-    expect(calls).toHaveLength(3);
+    const calls = await codexToolLoop("openai", "up/gpt-5.5", "/v1/responses");
     expect(calls.map((c) => c.body.model)).toEqual(["gpt-5.5", "gpt-5.5", "gpt-5.5"]);
     const second = calls[1]!.body.input as Record<string, unknown>[];
     expect(second.at(-1)).toMatchObject({ type: "function_call_output", call_id: "call_1" });
@@ -190,54 +202,51 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
     expect(third.at(-2)).toMatchObject({ type: "custom_tool_call", name: "apply_patch", input: patch });
     expect(third.at(-1)).toMatchObject({ type: "custom_tool_call_output" });
     expect(String(third.at(-1)!.output)).toContain("A patched.txt");
-    // The final answer is the fake's echo of the last tool output.
-    expect(res.stdout).toContain("Echo: ");
-
-    expect(await usageRows()).toEqual(oneRowPerCall(3));
-    expect(trap.seen).toEqual([]);
   });
 
   it("finishes a tool loop against an anthropic provider (Responses translated to Messages)", async () => {
-    scriptCodexTools();
-    const config = gatewayConfig("anthropic", { "gpt-5.5": "up/claude-sonnet-4-6" });
-    const res = await execAgent(config, codexExec("write the proof"));
-    expect(res.code, res.stderr).toBe(0);
-    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("aigw");
-    expect(readFileSync(join(res.work, "patched.txt"), "utf8")).toBe("made by apply_patch\n");
-
-    const calls = modelCalls("/v1/messages");
-    expect(calls).toHaveLength(3);
+    const calls = await codexToolLoop("anthropic", "up/claude-sonnet-4-6", "/v1/messages");
     const tools = (calls[0]!.body.tools as { name: string }[]).map((t) => t.name);
     expect(tools).toEqual(expect.arrayContaining(["exec_command", "apply_patch"]));
-    const last = calls[2]!.body.messages as { role: string; content: Record<string, unknown>[] }[];
-    const [callShell, resultShell, callPatch, resultPatch] = last.slice(-4);
+    const [callShell, resultShell, callPatch, resultPatch] = (calls[2]!.body.messages as Msg[]).slice(-4);
     // Codex asks gpt-5.5 for reasoning: that is Anthropic thinking, and each tool-use turn goes back
     // with its thinking block and signature (the fake refuses it otherwise, as Anthropic does).
     expect(calls[0]!.body.thinking).toMatchObject({ type: "enabled" });
-    expect(callShell!.content[0]).toMatchObject({
-      type: "thinking",
-      signature: expect.stringMatching(/^sig_/),
-    });
-    expect(callPatch!.content[0]).toMatchObject({
-      type: "thinking",
-      signature: expect.stringMatching(/^sig_/),
-    });
-    expect(callShell!.content).toContainEqual(
+    const signed = { type: "thinking", signature: expect.stringMatching(/^sig_/) };
+    expect(callShell!.content).toEqual([
+      expect.objectContaining(signed),
       expect.objectContaining({
         type: "tool_use",
         name: "exec_command",
         input: { cmd: "printf aigw > proof.txt" },
       }),
-    );
+    ]);
     expect(JSON.stringify(resultShell!.content)).toContain("Process exited with code 0");
-    expect(callPatch!.content).toContainEqual(
+    expect(callPatch!.content).toEqual([
+      expect.objectContaining(signed),
       expect.objectContaining({ type: "tool_use", name: "apply_patch", input: { input: patch } }),
-    );
+    ]);
     expect(JSON.stringify(resultPatch!.content)).toContain("A patched.txt");
-    expect(res.stdout).toContain("Echo: ");
+  });
 
-    expect(await usageRows()).toEqual(oneRowPerCall(3));
-    expect(trap.seen).toEqual([]);
+  it("finishes a tool loop against an openai-compatible provider (Responses translated to Chat)", async () => {
+    const calls = await codexToolLoop("openai-compatible", "up/llama3.2", "/v1/chat/completions");
+    const [callShell, resultShell, callPatch, resultPatch] = (calls[2]!.body.messages as Msg[]).slice(-4);
+    expect(callShell!.tool_calls).toEqual([
+      expect.objectContaining({
+        function: { name: "exec_command", arguments: '{"cmd":"printf aigw > proof.txt"}' },
+      }),
+    ]);
+    expect(resultShell).toMatchObject({
+      role: "tool",
+      content: expect.stringContaining("Process exited with code 0"),
+    });
+    expect(callPatch!.tool_calls).toEqual([
+      expect.objectContaining({
+        function: { name: "apply_patch", arguments: JSON.stringify({ input: patch }) },
+      }),
+    ]);
+    expect(resultPatch).toMatchObject({ role: "tool", content: expect.stringContaining("A patched.txt") });
   });
 });
 

@@ -42,6 +42,22 @@ describe("aigw exec", () => {
     expect(existsSync(join(home.dir, "run.json"))).toBe(false);
   });
 
+  it("`aigw exec -- env` prints the variables it sets, aimed at the running gateway", async () => {
+    server = await startCli(["--port", "0", "--demo"], { home: home.dir });
+    const res = await runCli(["exec", "--", "env"], { home: home.dir });
+    expect(res.code).toBe(0);
+    const lines = res.stdout.split("\n");
+    for (const line of [
+      `AIGW_URL=${server.url}`,
+      `OPENAI_BASE_URL=${server.url}/v1`,
+      `ANTHROPIC_BASE_URL=${server.url}`,
+      "AIGW_API_KEY=aigw-local",
+      "OPENAI_API_KEY=aigw-local",
+      "ANTHROPIC_API_KEY=aigw-local",
+    ])
+      expect(lines).toContain(line);
+  });
+
   it("uses the running gateway, and a temporary client key that works and is revoked afterwards", async () => {
     server = await startCli(["--port", "0", "--demo"], { home: home.dir });
     expect((await runCli(["clients", "add", "app", "--rpm", "100"], { home: home.dir })).code).toBe(0);

@@ -350,7 +350,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   };
 
   function takeScript(path: string, body: Obj | null): ScriptedResponse | undefined {
-    const declared = new Set((Array.isArray(body?.tools) ? body.tools : []).filter(isObj).map((t) => t.name));
+    const declared = new Set(
+      (Array.isArray(body?.tools) ? body.tools : [])
+        .filter(isObj)
+        .map((t) => (isObj(t.function) ? t.function.name : t.name)),
+    );
     const i = queue.findIndex(
       (s) =>
         (s.match === undefined || path.startsWith(s.match)) &&
