@@ -250,36 +250,58 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
   });
 });
 
-describe("Claude Code through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
-  it("runs claude -p through a tool loop against an anthropic provider and prints the answer", async () => {
-    fake.script({
-      toolCall: {
-        name: "Bash",
-        input: { command: "printf claude > proof.txt", description: "Write the proof" },
-      },
-    });
-    const config = gatewayConfig("anthropic", { "claude-sonnet-4-6": "up/claude-sonnet-4-6" });
-    const res = await execAgent(config, [
-      "claude",
-      "-p",
-      "--model",
-      "claude-sonnet-4-6",
-      "--allowedTools",
-      "Bash",
-      "--",
-      "write the proof",
-    ]);
-    expect(res.code, res.stderr).toBe(0);
-    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
-    expect(res.stdout).toContain("Echo: (Bash completed with no output)");
+/**
+ * `claude -p` with a Bash call scripted, against a provider of this type: the command ran, the loop
+ * ended in the fake's echo of its output, one usage row per model call, nothing left the machine.
+ */
+async function claudeToolLoop(type: ProviderType, target: string, path: string): Promise<RecordedRequest[]> {
+  fake.script({
+    toolCall: {
+      name: "Bash",
+      input: { command: "printf claude > proof.txt", description: "Write the proof" },
+    },
+  });
+  const config = gatewayConfig(type, { "claude-sonnet-4-6": target });
+  const agent = [
+    "claude",
+    "-p",
+    "--model",
+    "claude-sonnet-4-6",
+    "--allowedTools",
+    "Bash",
+    "--",
+    "write the proof",
+  ];
+  const res = await execAgent(config, agent);
+  expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0);
+  expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
+  expect(res.stdout).toContain("Echo: (Bash completed with no output)");
+  const calls = modelCalls(path);
+  expect(calls.length).toBeGreaterThanOrEqual(2);
+  expect(await usageRows()).toEqual(oneRowPerCall(calls.length));
+  expect(trap.seen).toEqual([]);
+  return calls;
+}
 
-    const calls = modelCalls("/v1/messages");
-    expect(calls.length).toBeGreaterThanOrEqual(2);
+describe("Claude Code through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
+  it("runs claude -p through a tool loop against an anthropic provider", async () => {
+    const calls = await claudeToolLoop("anthropic", "up/claude-sonnet-4-6", "/v1/messages");
     // aigw's key upstream, not the placeholder Claude Code sent as a bearer token.
     expect(calls.every((c) => c.headers["x-api-key"] === "sk-upstream")).toBe(true);
-    const messages = calls.at(-1)!.body.messages as { content: unknown }[];
+    const messages = calls.at(-1)!.body.messages as Msg[];
     expect(JSON.stringify(messages.at(-1)!.content)).toContain('"type":"tool_result"');
-    expect(await usageRows()).toEqual(oneRowPerCall(calls.length));
-    expect(trap.seen).toEqual([]);
+  });
+
+  it("runs claude -p through a tool loop against an openai provider (Messages translated to Chat)", async () => {
+    const calls = await claudeToolLoop("openai", "up/gpt-4o", "/v1/chat/completions");
+    // Claude Code's thinking, context_management and JSON user id do not stop it on a chat model.
+    expect(calls[0]!.body.model).toBe("gpt-4o");
+    expect(calls[0]!.body.thinking).toBeUndefined();
+    expect(calls[0]!.body.user).toMatch(/^[0-9a-f]{64}$/);
+    const messages = calls.at(-1)!.body.messages as Msg[];
+    expect(messages.at(-1)).toMatchObject({
+      role: "tool",
+      content: expect.stringContaining("Bash completed"),
+    });
   });
 });

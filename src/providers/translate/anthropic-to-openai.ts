@@ -3,6 +3,7 @@
  * and the Chat Completions response / stream / error comes back as Messages. Pure functions.
  */
 
+import { createHash } from "node:crypto";
 import { badRequest } from "../../errors.js";
 import { convertAnthropicMessages } from "./anthropic-messages.js";
 import { messagesUsageFor, stopReasonFor } from "./maps.js";
@@ -23,18 +24,31 @@ import {
 export { createChatToMessagesStream } from "./chat-to-messages-stream.js";
 export { openAIErrorToAnthropic } from "./error-map.js";
 
-/** Reject Anthropic fields whose effect an OpenAI-type provider cannot reproduce. */
+/**
+ * Reject Anthropic fields whose effect an OpenAI-type provider cannot reproduce. `thinking` is not
+ * one: it asks the model to think first, an OpenAI-type model answers without thinking blocks, and
+ * Claude Code asks for it on every request. Nor is `context_management` that only clears thinking.
+ */
 function rejectUntranslatable(body: Record<string, unknown>): void {
-  const thinking = asRecord(body.thinking);
-  if (!isAbsent(body.thinking) && thinking?.type !== "disabled") {
-    throw unsupported("thinking", "is not supported when the provider speaks OpenAI Chat Completions");
-  }
-  for (const field of ["container", "mcp_servers", "context_management"]) {
+  for (const field of ["container", "mcp_servers"]) {
     if (!isAbsent(body[field])) {
       throw unsupported(field, "is not supported when the provider speaks OpenAI Chat Completions");
     }
   }
+  if (isAbsent(body.context_management)) return;
+  const edits = asArray(asRecord(body.context_management)?.edits) ?? [];
+  const clearsThinkingOnly = edits.every((e) => (str(asRecord(e)?.type) ?? "").startsWith("clear_thinking"));
+  if (!clearsThinkingOnly)
+    throw unsupported(
+      "context_management",
+      "edits other than clear_thinking are not supported when the provider speaks OpenAI Chat Completions",
+    );
 }
+
+/** OpenAI takes a `user` of at most 64 characters; a longer id (Claude Code's is JSON) goes hashed. */
+const MAX_USER = 64;
+const openAIUser = (id: string): string =>
+  id.length <= MAX_USER ? id : createHash("sha256").update(id).digest("hex");
 
 const convertTools = (raw: unknown): ChatTool[] =>
   requireArray(raw, "tools").map((item, i) => {
@@ -117,7 +131,7 @@ export function messagesRequestToChat(
   }
 
   const userId = str(asRecord(body.metadata)?.user_id);
-  if (userId !== undefined && userId !== "") out.user = userId;
+  if (userId !== undefined && userId !== "") out.user = openAIUser(userId);
   if (body.stream === true) {
     out.stream = true;
     out.stream_options = { include_usage: true };
