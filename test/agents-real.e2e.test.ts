@@ -74,7 +74,11 @@ function gatewayConfig(type: ProviderType, models: Record<string, string>): stri
  * `aigw exec -c CONFIG -- <agent...>` in a fresh work folder, with a temp HOME and nothing of this
  * machine's agent settings; the whole process group is killed if it outlives the timeout.
  */
-function execAgent(config: string, agent: string[]): Promise<CliResult & { work: string }> {
+function execAgent(
+  config: string,
+  agent: string[],
+  execArgs: string[] = [],
+): Promise<CliResult & { work: string }> {
   const home = join(dir, "home");
   const work = join(dir, "work");
   mkdirSync(join(home, ".codex"), { recursive: true });
@@ -91,10 +95,7 @@ function execAgent(config: string, agent: string[]): Promise<CliResult & { work:
     AIGW_HOME: join(dir, "aigw"),
     UPSTREAM_KEY: "sk-upstream",
     NO_COLOR: "1",
-    // Claude Code: no telemetry, error reports, update checks or other calls home.
-    DISABLE_TELEMETRY: "1",
-    DISABLE_ERROR_REPORTING: "1",
-    DISABLE_AUTOUPDATER: "1",
+    // Without it Claude Code calls api.anthropic.com (whatever ANTHROPIC_BASE_URL says).
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     // Whatever still tries to leave the machine meets the trap.
     HTTPS_PROXY: trap.url,
@@ -103,7 +104,7 @@ function execAgent(config: string, agent: string[]): Promise<CliResult & { work:
     NO_PROXY: "127.0.0.1,localhost",
   });
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, "exec", "-c", config, "--", ...agent], {
+    const child = spawn(process.execPath, [BIN, "exec", ...execArgs, "-c", config, "--", ...agent], {
       cwd: work,
       env,
       detached: true,
@@ -124,7 +125,10 @@ function execAgent(config: string, agent: string[]): Promise<CliResult & { work:
   });
 }
 
-/** Codex's switches for a run that touches nothing outside the work folder and calls nobody else. */
+/**
+ * Codex's switches for a run that touches nothing outside the work folder and calls nobody else:
+ * without the last two it calls github.com and chatgpt.com (plugins) and ab.chatgpt.com (analytics).
+ */
 const codexExec = (prompt: string) => [
   "codex",
   "exec",
@@ -139,8 +143,6 @@ const codexExec = (prompt: string) => [
   "features.plugins=false",
   "-c",
   "analytics.enabled=false",
-  "-c",
-  "check_for_update_on_startup=false",
   prompt,
 ];
 
@@ -171,12 +173,18 @@ const modelCalls = (path: string): RecordedRequest[] => fake.requests.filter((r)
  * tool), against a provider of this type: both took effect, the loop ended in the fake's answer,
  * aigw logged one row per model call, and nothing tried to leave the machine. Returns the model calls.
  */
-async function codexToolLoop(type: ProviderType, target: string, path: string): Promise<RecordedRequest[]> {
+async function codexToolLoop(
+  type: ProviderType,
+  target: string,
+  path: string,
+  execArgs: string[] = [],
+): Promise<RecordedRequest[]> {
   fake.script(
     { toolCall: { name: "exec_command", input: { cmd: "printf aigw > proof.txt" } } },
     { toolCall: { name: "apply_patch", input: patch } },
   );
-  const res = await execAgent(gatewayConfig(type, { "gpt-5.5": target }), codexExec("write the proof"));
+  const config = gatewayConfig(type, { "gpt-5.5": target });
+  const res = await execAgent(config, codexExec("write the proof"), execArgs);
   expect(res.code, res.stderr).toBe(0);
   expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("aigw");
   expect(readFileSync(join(res.work, "patched.txt"), "utf8")).toBe("made by apply_patch\n");
@@ -229,8 +237,20 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
     expect(JSON.stringify(resultPatch!.content)).toContain("A patched.txt");
   });
 
-  it("finishes a tool loop against an openai-compatible provider (Responses translated to Chat)", async () => {
-    const calls = await codexToolLoop("openai-compatible", "up/llama3.2", "/v1/chat/completions");
+  it("finishes a tool loop against an openai-compatible provider (Responses translated to Chat), with a --client key", async () => {
+    const home = join(dir, "aigw");
+    mkdirSync(home, { recursive: true });
+    expect((await runCli(["clients", "add", "ci"], { home })).code).toBe(0);
+    const calls = await codexToolLoop("openai-compatible", "up/llama3.2", "/v1/chat/completions", [
+      "--client",
+      "ci",
+    ]);
+    // Codex sent the temporary key of client "ci" (aigw refuses keyless requests once clients exist).
+    const byClient = await runCli(["stats", "--json", "--by", "client"], { home });
+    const rows = (JSON.parse(byClient.stdout) as { rows: StatsRow[] }).rows;
+    expect(rows).toEqual([
+      expect.objectContaining({ group: expect.stringMatching(/^ci-exec-\d+$/), requests: 3 }),
+    ]);
     const [callShell, resultShell, callPatch, resultPatch] = (calls[2]!.body.messages as Msg[]).slice(-4);
     expect(callShell!.tool_calls).toEqual([
       expect.objectContaining({
