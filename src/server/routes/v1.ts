@@ -64,7 +64,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
   countTokensRoute(app, gateway, opts);
 }
 
-function toResponse(res: GatewayResponse): Response {
+export function toResponse(res: GatewayResponse): Response {
   if (res.stream) {
     const iterator = res.stream[Symbol.asyncIterator]();
     const body = new ReadableStream<Uint8Array>({
