@@ -55,15 +55,22 @@ export function responsesHooks(gateway: Gateway): ProxyHooks {
       if (!store || body.store === false) return res;
       const keep = (response: Json) => {
         const now = Date.now();
-        store.put({
-          id: String(response.id),
-          client,
-          model: res.headers["x-aigw-provider"] ?? "",
-          created_at: now,
-          expires_at: now + retention,
-          input: inputItems(body.input),
-          response,
-        });
+        // The client has its answer either way; a response that cannot be kept is only not continuable.
+        try {
+          store.put({
+            id: String(response.id),
+            client,
+            model: res.headers["x-aigw-provider"] ?? "",
+            created_at: now,
+            expires_at: now + retention,
+            input: inputItems(body.input),
+            response,
+          });
+        } catch (err) {
+          process.stderr.write(
+            `aigw: could not store response ${String(response.id)}: ${(err as Error).message}\n`,
+          );
+        }
       };
       if (res.body) {
         const parsed = parse(Buffer.from(res.body).toString("utf8"));
