@@ -231,7 +231,7 @@ describe("aigw cache (CLI)", () => {
       const imported = await runCli(["cache", "import", file], { home: other.dir });
       expect(imported.stdout).toBe("imported 2 entries\n");
       expect((await runCli(["cache", "clear", "--model", "oa/*"], { home: other.dir })).stdout).toBe(
-        "deleted 2 cached answers\n",
+        "deleted 2 cached answers, 0 stored responses\n",
       );
       expect(statSync(join(other.dir, "aigw.db")).size).toBeGreaterThan(0);
 
@@ -243,10 +243,51 @@ describe("aigw cache (CLI)", () => {
         JSON.parse((await runCli(["cache", "stats", "--json"], { home: home.dir })).stdout).entries,
       ).toBe(2);
       const yes = await runCli(["cache", "clear", "--yes"], { home: home.dir });
-      expect([yes.code, yes.stdout]).toEqual([0, "deleted 2 cached answers\n"]);
+      expect([yes.code, yes.stdout]).toEqual([0, "deleted 2 cached answers, 0 stored responses\n"]);
     } finally {
       home.cleanup();
       other.cleanup();
+    }
+  });
+
+  it("covers stored responses: counted by stats, cleared with the answers or on their own", async () => {
+    const home = tempHome();
+    try {
+      const cli = await startTestGateway({
+        config: { providers: { oa: { type: "openai-compatible", base_url: fake.openaiBaseUrl } } },
+        home: home.dir,
+      });
+      const client = new OpenAI({ apiKey: "x", baseURL: `${cli.url}/v1`, maxRetries: 0 });
+      const kept = await client.responses.create({ model: "oa/m", input: "keep me" });
+      await client.responses.create({ model: "oa/n", input: "and me" });
+      await cli.close();
+      const run = (...args: string[]) => runCli(["cache", ...args], { home: home.dir });
+      const storedCount = async () => JSON.parse((await run("stats", "--json")).stdout).stored_responses;
+
+      expect(await storedCount()).toBe(2);
+      expect((await run("clear", "--only", "answers")).stdout).toBe("deleted 0 cached answers\n");
+      expect((await run("clear", "--model", "oa/n")).stdout).toBe(
+        "deleted 0 cached answers, 1 stored response\n",
+      );
+      const refused = await run("clear");
+      expect([refused.code, refused.stderr]).toEqual([
+        2,
+        expect.stringContaining("all 1 stored response without"),
+      ]);
+      expect((await run("clear", "--only", "responses", "--yes")).stdout).toBe("deleted 1 stored response\n");
+      expect(await storedCount()).toBe(0);
+      expect((await run("clear", "--only", "everything")).code).toBe(2);
+
+      // A gateway on the cleared home no longer knows it: a 404 from aigw itself.
+      const again = await startTestGateway({
+        config: { providers: { oa: { type: "openai-compatible", base_url: fake.openaiBaseUrl } } },
+        home: home.dir,
+      });
+      const sdk = new OpenAI({ apiKey: "x", baseURL: `${again.url}/v1`, maxRetries: 0 });
+      await expect(sdk.responses.retrieve(kept.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      await again.close();
+    } finally {
+      home.cleanup();
     }
   });
 });

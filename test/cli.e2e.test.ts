@@ -224,3 +224,23 @@ describe("the usage log", () => {
     }
   });
 });
+
+describe("the home folder", () => {
+  it("treats an empty AIGW_HOME as unset: ~/.aigw, not the current directory", async () => {
+    const user = tempHome();
+    const cwd = tempHome();
+    try {
+      const res = await runCli(["clients", "add", "web", "--json"], {
+        home: cwd.dir,
+        cwd: cwd.dir,
+        env: { AIGW_HOME: "", HOME: user.dir },
+      });
+      expect(res.code).toBe(0);
+      expect(existsSync(join(user.dir, ".aigw", "aigw.db"))).toBe(true);
+      expect(existsSync(join(cwd.dir, "aigw.db"))).toBe(false);
+    } finally {
+      user.cleanup();
+      cwd.cleanup();
+    }
+  });
+});

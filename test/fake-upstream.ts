@@ -8,6 +8,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fakeResponse } from "./fake-responses.js";
+import { FakeResponseStore } from "./fake-responses-store.js";
 
 export interface RecordedRequest {
   method: string;
@@ -327,6 +328,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   const record = opts.record ?? true;
   let queue: ScriptedResponse[] = [];
   let seq = 0;
+  const stored = new FakeResponseStore();
 
   const fake: FakeUpstream = {
     url: "",
@@ -345,6 +347,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       fake.maxConcurrent = fake.inFlight;
       fake.clientAborts = 0;
       queue = [];
+      stored.clear();
     },
     close: () => Promise.resolve(),
   };
@@ -489,6 +492,11 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     if (ctx.closed) return;
     ctx.destroyedByUs = true;
     ctx.res.destroy();
+  }
+
+  function bearerOf(ctx: Ctx): string | undefined {
+    const auth = str(ctx.req.headers.authorization);
+    return auth?.toLowerCase().startsWith("bearer ") ? auth.slice(7).trim() : undefined;
   }
 
   function checkKey(ctx: Ctx, shape: Shape): boolean {
@@ -962,7 +970,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
           path === "/v1/embeddings" ||
           path === "/v1/messages" ||
           path === "/v1/messages/count_tokens")) ||
-      (method === "GET" && modelsMatch !== null);
+      (method === "GET" && modelsMatch !== null) ||
+      FakeResponseStore.matches(method, path);
     if (!known) {
       if (shape === "anthropic") return sendError(ctx, 404, "Not Found", shape);
       const message = `Invalid URL (${method} ${path})`;
@@ -974,6 +983,10 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       );
     }
     if (!checkKey(ctx, shape)) return;
+    if (FakeResponseStore.matches(method, path)) {
+      const answer = stored.answer(method, path, bearerOf(ctx));
+      return sendJson(ctx, answer.status, answer.body, shape);
+    }
     if (method === "GET") {
       const id = modelsMatch?.[1];
       return models(ctx, shape, id === undefined ? undefined : decodeURIComponent(id));
@@ -1003,6 +1016,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
           ctx.script?.streamChunks ?? defaultChunks,
           ctx.script?.toolCall,
         );
+        stored.keep(answer.json, body, bearerOf(ctx));
         if (body.stream !== true) return sendJson(ctx, 200, answer.json, shape);
         return sendStream(ctx, shape, answer.frames, ctx.script?.failMidStream ? 3 : undefined);
       }

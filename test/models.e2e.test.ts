@@ -103,6 +103,15 @@ describe("GET /v1/models", () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it("is the same list /aigw/status shows", async () => {
+    const status = (await (
+      await fetch(`${gw.url}/aigw/status`, { headers: { authorization: `Bearer ${gw.adminToken}` } })
+    ).json()) as { models: { id: string; kind: string; source: string }[] };
+    expect(status.models.map((m) => m.id)).toEqual(await openaiIds());
+    expect(status.models[0]).toMatchObject({ id: "fast", kind: "alias", source: "config" });
+    expect(status.models.find((m) => m.id === "openai/text-embedding-3-large")?.source).toBe("provider");
+  });
+
   it("answers Anthropic's SDK in its shape with the same ids", async () => {
     const ids: string[] = [];
     for await (const model of anthropic.models.list()) {

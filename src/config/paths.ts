@@ -12,7 +12,8 @@ export interface HomePaths {
 }
 
 export function homePaths(homeOption?: string, env: NodeJS.ProcessEnv = process.env): HomePaths {
-  const home = resolve(homeOption ?? env.AIGW_HOME ?? join(homedir(), ".aigw"));
+  // An empty AIGW_HOME (`AIGW_HOME= aigw …`) or --home is unset, not the current directory.
+  const home = resolve(homeOption || env.AIGW_HOME || join(homedir(), ".aigw"));
   return {
     home,
     db: join(home, "aigw.db"),

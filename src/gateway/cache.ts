@@ -7,6 +7,7 @@ import type { TokenUsage } from "../providers/usage.js";
 import type { CacheEntry, ResponseCache } from "../store/response-cache.js";
 import { cacheKey, uncacheableReason } from "./cache-key.js";
 import { globMatch } from "./glob.js";
+import { SWEEP_BITE } from "./housekeeping.js";
 import type { Plan } from "./router.js";
 
 /** What a client asked of the cache for one request (headers), already parsed by the server. */
@@ -206,7 +207,7 @@ export class CachePolicy {
   }
 
   sweep(): number {
-    return this.store.sweepExpired(this.clock.now(), 500);
+    return this.store.sweepExpired(this.clock.now(), SWEEP_BITE);
   }
 
   private excluded(plan: Plan): boolean {

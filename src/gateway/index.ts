@@ -14,6 +14,7 @@ import { CachePolicy } from "./cache.js";
 import { ClientIndex } from "./clients.js";
 import { EventBus } from "./events.js";
 import type { HotState } from "./hot-state.js";
+import { startHousekeeping } from "./housekeeping.js";
 import { KeyPool } from "./key-pool.js";
 import { ClientLimits, Limiters } from "./limiters.js";
 import { realTimers, type Timers } from "./limits/index.js";
@@ -157,14 +158,12 @@ export function createGateway(opts: {
         )
       : null;
   const stored = opts.storedResponses ?? null;
-  const sweeper =
-    cache || stored
-      ? setInterval(() => {
-          cache?.sweep();
-          stored?.sweep(clock.now(), 500);
-        }, 60_000)
-      : null;
-  sweeper?.unref();
+  const housekeeping = startHousekeeping({
+    sweepCache: cache ? () => cache.sweep() : null,
+    stored,
+    clock,
+    timers,
+  });
   const metrics = new Metrics({
     limiters: () => limiters.status(),
     keys: () => keys.status(),
@@ -250,7 +249,7 @@ export function createGateway(opts: {
       await Promise.all([preloadHttp(), priced ? pricing.load() : null, limiters.warmUp()]);
     },
     async close() {
-      if (sweeper) clearInterval(sweeper);
+      housekeeping.stop();
       models.stop();
       await hot?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));

@@ -140,6 +140,18 @@ export class KeyPool {
     return { waitUntil: Math.min(...usable.map((k) => k.cooldownUntil)) };
   }
 
+  /**
+   * Key `id` for a call that must use the key an earlier one did (a response lives in its key's
+   * project), else another usable key of the provider. A side call: cooldowns and rotation untouched.
+   */
+  leaseFor(provider: Provider, id: string | null): KeyLease {
+    const keys = this.byProvider.get(provider.name) ?? [];
+    const key = keys.find((k) => k.id === id && !k.invalid) ?? keys.find((k) => !k.invalid);
+    if (key) return { id: key.id, secret: key.secret };
+    const got = this.acquire(provider); // throws: no key, or every key rejected
+    return "lease" in got ? got.lease : { id: null, secret: null };
+  }
+
   /** A usable key for a side call (listing models) that leaves the rotation as it is; undefined: none. */
   peek(provider: Provider): string | null | undefined {
     const keys = this.byProvider.get(provider.name);

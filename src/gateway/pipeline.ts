@@ -102,9 +102,15 @@ export class Pipeline {
     }
   }
 
-  /** Logs a request that failed before it could be parsed (bad JSON, too large, unauthenticated). */
-  reject(meta: { id: string; route: Route; client: string | null }, err: GatewayError): GatewayError {
-    const rec = newUsageRecord({ ...meta, body: {}, tags: null }, this.clock.now());
+  /**
+   * Logs a request that failed before the pipeline took it (bad JSON, too large, unauthenticated, a
+   * route's own step before it); its body, when parsed, names the requested model.
+   */
+  reject(
+    meta: { id: string; route: Route; client: string | null; body?: Record<string, unknown> },
+    err: GatewayError,
+  ): GatewayError {
+    const rec = newUsageRecord({ body: {}, ...meta, tags: null }, this.clock.now());
     const ledger = new RequestLedger(this.deps, rec, null);
     ledger.end(err.status, err.type);
     ledger.close();

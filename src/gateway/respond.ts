@@ -3,6 +3,7 @@ import { GatewayError } from "../errors.js";
 import { upstreamFailure } from "../providers/http.js";
 import { SseParser } from "../providers/sse.js";
 import type { Bridge } from "../providers/translate/bridge.js";
+import { responseIdFor } from "../providers/translate/responses-bridge.js";
 import type { StreamTranslator } from "../providers/translate/types.js";
 import {
   type HeaderDialect,
@@ -94,6 +95,9 @@ export function deliver(
   const headers = clientHeaders(upstream, target.provider.dialect, hideRateHeaders);
   headers["x-aigw-provider"] = target.label;
   headers["x-aigw-cache"] = ledger.rec.cache;
+  // A translated response's id is aigw's own (a look-up of it never leaves aigw); a passed-through
+  // one's is read from the answer below.
+  if (req.route === "responses" && leg.bridge) ledger.rec.response_id = responseIdFor(req.id);
   const delivery: Delivery = {
     requestId: req.id,
     upstream,
@@ -141,6 +145,8 @@ export async function deliverJson(d: Delivery): Promise<GatewayResponse> {
   rec.ttfb_ms = performance.now() - d.ledger.t0;
   const parsed = parseJson(body);
   setUsage(rec, usageFromBody(d.upstreamFormat, parsed));
+  // A passed-through response's id, so `/v1/responses/{id}` can be forwarded to whoever made it.
+  if (!d.bridge && d.upstreamFormat === "responses") rec.response_id = stringId(parsed);
   if (d.bridge && parsed && typeof parsed === "object") {
     body = json(d.bridge.response(parsed as Record<string, unknown>, d.model));
   }
@@ -218,6 +224,7 @@ export function deliverStream(d: Delivery): GatewayResponse {
       }
     } finally {
       setUsage(rec, watcher.usage);
+      if (!d.bridge && watcher.responseId) rec.response_id = watcher.responseId;
       rec.aborted = !ended;
       if (!ended) errorType ??= "client_aborted";
       ledger.end(200, errorType);
@@ -241,6 +248,11 @@ export function setUsage(rec: UsageRecord, usage: TokenUsage): void {
   rec.cached_input_tokens = usage.cachedInput;
   rec.cache_write_tokens = usage.cacheWrite;
   rec.output_tokens = usage.output;
+}
+
+function stringId(parsed: unknown): string | null {
+  const id = parsed && typeof parsed === "object" ? (parsed as { id?: unknown }).id : undefined;
+  return typeof id === "string" ? id : null;
 }
 
 function parseJson(bytes: Uint8Array): unknown {

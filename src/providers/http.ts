@@ -12,7 +12,7 @@ export interface HttpTimeouts {
 /** A keep-alive connection pool to one provider's origin, with its timeouts. */
 export interface UpstreamHttp {
   request(opts: {
-    method: "GET" | "POST";
+    method: "GET" | "POST" | "DELETE";
     path: string;
     headers: Record<string, string>;
     body?: string;

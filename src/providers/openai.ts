@@ -38,17 +38,12 @@ export function createOpenAIProvider(
     free: config.free ?? false,
     ...(type === "openai" ? { priceCatalogue: "openai" } : {}),
     send(call: UpstreamCall) {
-      return http.request({
-        method: "POST",
-        path: PATHS[call.route] + call.query,
-        headers: {
-          ...pick(call.headers, openaiDialect.forward),
-          ...baseHeaders(call.key),
-          "content-type": "application/json",
-        },
-        body: JSON.stringify(call.body),
-        signal: call.signal,
-      });
+      const method = call.method ?? "POST";
+      const headers = { ...pick(call.headers, openaiDialect.forward), ...baseHeaders(call.key) };
+      const path = PATHS[call.route] + (call.subpath ?? "") + call.query;
+      if (method !== "POST") return http.request({ method, path, headers, signal: call.signal });
+      headers["content-type"] = "application/json";
+      return http.request({ method, path, headers, body: JSON.stringify(call.body), signal: call.signal });
     },
     probe(key, signal) {
       return http.request({ method: "GET", path: "/models", headers: baseHeaders(key), signal });

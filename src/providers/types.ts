@@ -16,6 +16,8 @@ export const routeFormat: Record<Route, WireFormat> = {
 /** One request to one provider, already in the provider's wire format. */
 export interface UpstreamCall {
   route: Route;
+  /** Default POST; GET and DELETE (a stored response's resource) send no body. */
+  method?: "GET" | "POST" | "DELETE";
   /** Body to send, `model` already set to the upstream model. */
   body: Record<string, unknown>;
   stream: boolean;
@@ -25,7 +27,7 @@ export interface UpstreamCall {
   headers: Record<string, string>;
   /** The client's query string including `?`, or "". */
   query: string;
-  /** A sub-resource of the route's path (`/count_tokens` of `/v1/messages`), or none. */
+  /** A sub-resource of the route's path (`/count_tokens` of `/v1/messages`, `/{id}` of `/v1/responses`), or none. */
   subpath?: string;
   signal: AbortSignal;
 }

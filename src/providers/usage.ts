@@ -69,6 +69,8 @@ export interface StreamWatcher {
   readonly complete: boolean;
   /** An error frame arrived mid-stream. */
   readonly errored: boolean;
+  /** The response's own id (Responses API streams), once `response.created` has passed. */
+  readonly responseId?: string | null;
 }
 
 export function createStreamWatcher(format: WireFormat, clientWantsUsage: boolean): StreamWatcher {
@@ -130,11 +132,16 @@ class ResponsesWatcher implements StreamWatcher {
   usage = noUsage();
   complete = false;
   errored = false;
+  responseId: string | null = null;
 
   observe(frame: SseFrame): boolean {
     // Event names are optional on the wire; the `type` inside the data is not.
     const type = frame.event ?? (frame.data.match(/"type"\s*:\s*"([^"]+)"/)?.[1] || undefined);
     switch (type) {
+      case "response.created":
+        // The first `id` of this frame is the response's (the frame can be large: no parse).
+        this.responseId = frame.data.match(/"id"\s*:\s*"([^"]+)"/)?.[1] ?? null;
+        break;
       case "response.completed":
       case "response.incomplete":
       case "response.failed": {

@@ -112,4 +112,8 @@ export const migrations: readonly string[] = [
    CREATE INDEX stored_responses_expires ON stored_responses (expires_at);`,
   // Demo answers priced as the real model they imitate: spend that was never paid.
   "ALTER TABLE usage ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;",
+  // The id a provider gave a passed-through response, so `/v1/responses/{id}` reaches the provider and
+  // key that made it. Written by the row's own INSERT; the partial index skips every other route's rows.
+  `ALTER TABLE usage ADD COLUMN response_id TEXT;
+   CREATE INDEX usage_response_id ON usage (response_id) WHERE response_id IS NOT NULL;`,
 ];

@@ -58,6 +58,17 @@ describe("stored responses", () => {
     expect(store.clear()).toBe(1);
   });
 
+  it("clears by model as `aigw cache clear --model` names it: exact, bare name or glob", () => {
+    store.put(entry("resp_a", null, T0));
+    store.put({ ...entry("resp_b", null, T0), model: "local/llama3.2" });
+    store.put({ ...entry("resp_c", null, T0), model: "local/qwen3" });
+    expect(store.clear(undefined, "claude-haiku-4-5")).toBe(1);
+    expect(store.clear(undefined, "local/llama3.2")).toBe(1);
+    expect(store.clear(T0, "local/*")).toBe(0); // created at T0, not before it
+    expect(store.clear(undefined, "local/*")).toBe(1);
+    expect(store.count()).toBe(0);
+  });
+
   it("is migration 5 of the schema", () => {
     expect(db.pragma("user_version", { simple: true })).toBeGreaterThanOrEqual(5);
   });

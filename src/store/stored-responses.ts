@@ -19,8 +19,11 @@ export interface StoredResponses {
   delete(id: string, client: string | null): boolean;
   /** Deletes up to `limit` expired entries; returns how many. */
   sweep(now: number, limit: number): number;
-  /** Deletes every entry (or those created before `before`); returns how many. */
-  clear(before?: number): number;
+  /**
+   * Deletes every entry, or those created before `before` and/or made by `model` (`provider/model`, a
+   * bare model name, or a glob), as `aigw cache clear` filters; returns how many.
+   */
+  clear(before?: number, model?: string): number;
   count(): number;
 }
 
@@ -44,7 +47,11 @@ export function createStoredResponses(db: Db): StoredResponses {
   const sweep = db.prepare(
     "DELETE FROM stored_responses WHERE rowid IN (SELECT rowid FROM stored_responses WHERE expires_at <= ? LIMIT ?)",
   );
-  const clearAll = db.prepare("DELETE FROM stored_responses WHERE created_at < ?");
+  const clear = db.prepare(
+    `DELETE FROM stored_responses
+     WHERE created_at < @before
+       AND (@model IS NULL OR model = @model OR model GLOB @model OR substr(model, instr(model, '/') + 1) = @model)`,
+  );
   const count = db.prepare("SELECT COUNT(*) FROM stored_responses").pluck();
   return {
     put(entry) {
@@ -61,7 +68,7 @@ export function createStoredResponses(db: Db): StoredResponses {
     },
     delete: (id, client) => remove.run(id, client).changes > 0,
     sweep: (now, limit) => sweep.run(now, limit).changes,
-    clear: (before = Number.MAX_SAFE_INTEGER) => clearAll.run(before).changes,
+    clear: (before = Number.MAX_SAFE_INTEGER, model) => clear.run({ before, model: model ?? null }).changes,
     count: () => count.get() as number,
   };
 }

@@ -76,3 +76,15 @@ describe("UsageLog.spendByModelAndClient", () => {
     ]);
   });
 });
+
+describe("UsageLog.responseOrigin", () => {
+  it("names the provider, key and client of the latest row that got a response id", () => {
+    log.insert(row("first", { route: "responses", key_id: "k1", client: "web", response_id: "resp_1" }));
+    log.insert(row("again", { route: "responses", provider: "vllm", key_id: "k2", response_id: "resp_1" }));
+    log.insert(row("chat", { key_id: "k3" }));
+    expect(log.responseOrigin("resp_1")).toEqual({ provider: "vllm", key_id: "k2", client: null });
+    expect(log.responseOrigin("resp_none")).toBeNull();
+    // The id is the log's own column, read back with the row.
+    expect(log.latest({ limit: 3 }).map((r) => r.response_id)).toEqual([null, "resp_1", "resp_1"]);
+  });
+});

@@ -33,6 +33,15 @@ export interface UsageRecord {
   coalesced: boolean;
   /** Priced as the real model a demo stand-in imitates (`aigw start --demo`): no money was spent. */
   simulated?: boolean;
+  /** The provider's id of a passed-through Responses answer: `/v1/responses/{id}` is forwarded by it. */
+  response_id?: string | null;
+}
+
+/** Who made a passed-through response: where `GET`/`DELETE /v1/responses/{id}` are forwarded. */
+export interface ResponseOrigin {
+  provider: string;
+  key_id: string | null;
+  client: string | null;
 }
 
 /** Which finished requests `latest` returns: the same filters as `aigw tail`. */
@@ -67,6 +76,8 @@ export interface UsageLog {
   cacheSummary(since: number): { requests: number; hits: number; saved_usd: number };
   /** Money spent per client (null = anonymous) since a time: budgets rebuild their totals from it. */
   spendSince(since: number): { client: string | null; cost: number }[];
+  /** The request that got `responseId` from a provider (the latest, if several), or null. */
+  responseOrigin(responseId: string): ResponseOrigin | null;
   count(): number;
 }
 
@@ -100,9 +111,15 @@ export const USAGE_COLUMNS = [
   "simulated",
 ] as const;
 
+// Local only (not shipped to PostgreSQL): it answers this gateway's own `/v1/responses/{id}` look-ups.
+const INSERT_COLUMNS = [...USAGE_COLUMNS, "response_id"] as const;
+
 export function createUsageLog(db: Db): UsageLog {
   const insert = db.prepare(
-    `INSERT INTO usage (${USAGE_COLUMNS.join(", ")}) VALUES (${USAGE_COLUMNS.map(() => "?").join(", ")})`,
+    `INSERT INTO usage (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
+  );
+  const origin = db.prepare<[string], ResponseOrigin>(
+    "SELECT provider, key_id, client FROM usage WHERE response_id = ? AND provider IS NOT NULL ORDER BY rowid DESC LIMIT 1",
   );
   const recent = db.prepare("SELECT * FROM usage ORDER BY started_at DESC LIMIT ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM usage").pluck();
@@ -134,15 +151,15 @@ export function createUsageLog(db: Db): UsageLog {
   );
 
   // Flag columns are NOT NULL: an absent flag (`simulated` outside demo) is stored as 0.
-  const flags = USAGE_COLUMNS.map(
+  const flags = INSERT_COLUMNS.map(
     (c) => c === "stream" || c === "aborted" || c === "coalesced" || c === "simulated",
   );
   return {
     insert(record) {
       // Positional values: binding by name looks each column up in a spread copy of the record.
-      const values: unknown[] = new Array(USAGE_COLUMNS.length);
-      for (let i = 0; i < USAGE_COLUMNS.length; i++) {
-        const value = record[USAGE_COLUMNS[i]!];
+      const values: unknown[] = new Array(INSERT_COLUMNS.length);
+      for (let i = 0; i < INSERT_COLUMNS.length; i++) {
+        const value = record[INSERT_COLUMNS[i]!];
         values[i] = flags[i] ? (value ? 1 : 0) : (value ?? null);
       }
       insert.run(values);
@@ -171,6 +188,7 @@ export function createUsageLog(db: Db): UsageLog {
     spendSince(since) {
       return spend.all(since) as { client: string | null; cost: number }[];
     },
+    responseOrigin: (responseId) => origin.get(responseId) ?? null,
   };
 }
 

@@ -1,31 +1,45 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import chalk from "chalk";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { parseDuration } from "../../config/units.js";
 import type { ResponseCache } from "../../store/response-cache.js";
+import type { StoredResponses } from "../../store/stored-responses.js";
 import type { UsageLog } from "../../store/usage-log.js";
 import { formatCount, formatPercent, formatUsd } from "../../ui/format.js";
 import { CliError } from "../cli-error.js";
 import { homeOf, parseSince } from "../common.js";
 import { renderTable } from "../table.js";
 
+interface CacheStores {
+  cache: ResponseCache;
+  usage: UsageLog;
+  /** Responses kept for `previous_response_id` (`responses.retention`). */
+  stored: StoredResponses;
+}
+
 /** Opens the cache of the home folder for one command and closes it after. */
 async function withCache<T>(
   command: Command,
-  run: (cache: ResponseCache, usage: UsageLog) => Promise<T> | T,
+  run: (stores: CacheStores) => Promise<T> | T,
   opts: { existing?: boolean } = {},
 ): Promise<T> {
   const paths = homeOf(command, opts);
-  const [{ openDb }, { createResponseCache }, { createUsageLog }] = await Promise.all([
-    import("../../store/db.js"),
-    import("../../store/response-cache.js"),
-    import("../../store/usage-log.js"),
-  ]);
+  const [{ openDb }, { createResponseCache }, { createUsageLog }, { createStoredResponses }] =
+    await Promise.all([
+      import("../../store/db.js"),
+      import("../../store/response-cache.js"),
+      import("../../store/usage-log.js"),
+      import("../../store/stored-responses.js"),
+    ]);
   const db = openDb(paths.db);
   try {
-    // The byte limit only matters for `put`/`import`; eviction follows the running gateway's config.
-    return await run(createResponseCache(db, { maxBytes: Number.MAX_SAFE_INTEGER }), createUsageLog(db));
+    return await run({
+      // The byte limit only matters for `put`/`import`; eviction follows the running gateway's config.
+      cache: createResponseCache(db, { maxBytes: Number.MAX_SAFE_INTEGER }),
+      usage: createUsageLog(db),
+      stored: createStoredResponses(db),
+    });
   } finally {
     db.close();
   }
@@ -40,10 +54,10 @@ const statsCommand = new Command("stats")
     if (since === null) throw new CliError(`--since: cannot read "${opts.since}"`, null, 2);
     const report = await withCache(
       command,
-      (cache, usage) => {
+      ({ cache, usage, stored }) => {
         const stats = cache.stats(0);
         const window = usage.cacheSummary(since);
-        return { since: new Date(since).toISOString(), ...stats, window };
+        return { since: new Date(since).toISOString(), ...stats, stored_responses: stored.count(), window };
       },
       { existing: true },
     );
@@ -58,6 +72,7 @@ const statsCommand = new Command("stats")
           chalk.dim(` (database file ${(report.db_bytes / 1024 / 1024).toFixed(1)} MB)`),
         `since ${report.since}: ${formatCount(window.hits)} hits of ${formatCount(window.requests)} cacheable requests ` +
           `(${formatPercent(window.hits, window.requests)}), ${formatUsd(window.saved_usd)} saved`,
+        `${formatCount(report.stored_responses)} stored responses${chalk.dim(" (for previous_response_id)")}`,
         "",
       ].join("\n"),
     );
@@ -82,40 +97,68 @@ const statsCommand = new Command("stats")
     }
   });
 
+const plural = (n: number, one: string) => `${formatCount(n)} ${one}${n === 1 ? "" : "s"}`;
+
 const clearCommand = new Command("clear")
-  .description("delete cached answers (all, or by model and/or age)")
+  .description("delete cached answers and stored responses (all, or by model and/or age)")
   .option("--model <model>", "only this model: provider/model, a bare name, or a glob like 'openai/*'")
   .option("--older-than <age>", 'only entries older than this: "1d", "12h", "30m"')
+  .addOption(
+    new Option(
+      "--only <what>",
+      "only cached answers, or only stored responses (previous_response_id state)",
+    ).choices(["answers", "responses"]),
+  )
   .option("-y, --yes", "delete everything without asking (needed off a terminal when no filter is given)")
   .addHelpText(
     "after",
     "\nWith no filter, clear asks first on a terminal; elsewhere (scripts, CI) it refuses with exit 2 unless --yes.",
   )
-  .action(async (opts: { model?: string; olderThan?: string; yes?: boolean }, command: Command) => {
-    const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
-    if (olderThanMs === null)
-      throw new CliError(`--older-than: cannot read "${opts.olderThan}"`, 'use "1d", "12h" or "30m"', 2);
-    const everything = opts.model === undefined && olderThanMs === undefined;
-    const deleted = await withCache(command, async (cache) => {
-      if (everything && !opts.yes) await confirmClearAll(cache.stats(0).entries);
-      return cache.clear({ model: opts.model, olderThanMs });
-    });
-    process.stdout.write(`deleted ${formatCount(deleted)} cached answer${deleted === 1 ? "" : "s"}\n`);
-  });
+  .action(
+    async (
+      opts: { model?: string; olderThan?: string; only?: "answers" | "responses"; yes?: boolean },
+      command: Command,
+    ) => {
+      const olderThanMs = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
+      if (olderThanMs === null)
+        throw new CliError(`--older-than: cannot read "${opts.olderThan}"`, 'use "1d", "12h" or "30m"', 2);
+      const everything = opts.model === undefined && olderThanMs === undefined;
+      const answers = opts.only !== "responses";
+      const responses = opts.only !== "answers";
+      const deleted = await withCache(command, async ({ cache, stored }) => {
+        if (everything && !opts.yes)
+          await confirmClearAll(answers ? cache.stats(0).entries : 0, responses ? stored.count() : 0);
+        const before = olderThanMs === undefined ? undefined : Date.now() - olderThanMs;
+        return {
+          answers: answers ? cache.clear({ model: opts.model, olderThanMs }) : 0,
+          responses: responses ? stored.clear(before, opts.model) : 0,
+        };
+      });
+      const said = [
+        answers ? plural(deleted.answers, "cached answer") : null,
+        responses ? plural(deleted.responses, "stored response") : null,
+      ];
+      process.stdout.write(`deleted ${said.filter(Boolean).join(", ")}\n`);
+    },
+  );
 
 /** Asks y/N on a terminal; off one, refuses: a script must say --yes to empty the whole cache. */
-async function confirmClearAll(entries: number): Promise<void> {
-  if (entries === 0) return;
+async function confirmClearAll(answers: number, responses: number): Promise<void> {
+  if (answers + responses === 0) return;
+  const what = [
+    answers ? plural(answers, "cached answer") : "",
+    responses ? plural(responses, "stored response") : "",
+  ]
+    .filter(Boolean)
+    .join(" and ");
   if (!process.stdin.isTTY || !process.stdout.isTTY)
     throw new CliError(
-      `refusing to delete all ${formatCount(entries)} cached answers without confirmation`,
+      `refusing to delete all ${what} without confirmation`,
       "pass --yes, or narrow it with --model / --older-than",
       2,
     );
   const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await new Promise<string>((resolve) =>
-    rl.question(`delete all ${formatCount(entries)} cached answers? [y/N] `, resolve),
-  );
+  const answer = await new Promise<string>((resolve) => rl.question(`delete all ${what}? [y/N] `, resolve));
   rl.close();
   if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("nothing was deleted");
 }
@@ -125,7 +168,7 @@ const exportCommand = new Command("export")
   .argument("<file>", "where to write ('-' for stdout)")
   .action(async (file: string, _opts: unknown, command: Command) => {
     const out = file === "-" ? process.stdout : createWriteStream(file);
-    const count = await withCache(command, (cache) => {
+    const count = await withCache(command, ({ cache }) => {
       let n = 0;
       for (const entry of cache.export()) {
         out.write(`${JSON.stringify(entry)}\n`);
@@ -151,7 +194,7 @@ const importCommand = new Command("import")
     } catch (err) {
       throw new CliError(`${file}: ${(err as Error).message}`);
     }
-    const count = await withCache(command, (cache) => {
+    const count = await withCache(command, ({ cache }) => {
       try {
         return cache.import(lines);
       } catch (err) {
@@ -162,7 +205,7 @@ const importCommand = new Command("import")
   });
 
 export const cacheCommand = new Command("cache")
-  .description("the response cache: stats, clear, export, import")
+  .description("the response cache and stored responses: stats, clear, export, import")
   .addHelpText(
     "after",
     `

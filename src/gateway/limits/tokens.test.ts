@@ -152,3 +152,115 @@ describe("estimateTokens", () => {
     expect(estimateTokens(body)).toBe(4 + 3 + DEFAULT_OUTPUT_TOKENS);
   });
 });
+
+describe("estimateTokens for Responses API requests", () => {
+  const tokensOf = (text: string) => countTextTokens(text);
+  const base = { model: "m", max_output_tokens: 10 };
+
+  it("counts a string input as one message, with the instructions and the output limit", () => {
+    const body = { ...base, instructions: "Be brief.", input: "hello world" };
+    // instructions + input joined by a newline; one message of framing and the reply's priming.
+    expect(estimateTokens(body)).toBe(FRAMING + tokensOf("Be brief.\nhello world") + 10);
+  });
+
+  it("reserves the default output for a streamed string input (not read as embeddings)", () => {
+    expect(estimateTokens({ model: "m", input: "hello world", stream: true })).toBe(
+      FRAMING + 2 + DEFAULT_OUTPUT_TOKENS,
+    );
+  });
+
+  const call = { type: "function_call", call_id: "c1", name: "get_weather", arguments: '{"city":"Oslo"}' };
+  it.each([
+    {
+      name: "message with input_text parts",
+      item: { role: "user", content: [{ type: "input_text", text: "weather in Oslo please" }] },
+    },
+    {
+      name: "typed message",
+      item: { type: "message", role: "developer", content: "Always answer in French, briefly." },
+    },
+    {
+      name: "assistant output_text",
+      item: {
+        type: "message",
+        role: "assistant",
+        content: [{ type: "output_text", text: "It is raining in Oslo today." }],
+      },
+    },
+    { name: "function_call arguments", item: call },
+    {
+      name: "function_call_output",
+      item: { type: "function_call_output", call_id: "c1", output: "12 degrees and rain all day" },
+    },
+    {
+      name: "function_call_output as parts",
+      item: {
+        type: "function_call_output",
+        call_id: "c1",
+        output: [{ type: "input_text", text: "12 degrees and rain" }],
+      },
+    },
+    {
+      name: "custom_tool_call input",
+      item: {
+        type: "custom_tool_call",
+        call_id: "c2",
+        name: "apply_patch",
+        input: "*** Begin Patch\n*** Add File: a.txt\n+hello\n*** End Patch",
+      },
+    },
+    {
+      name: "custom_tool_call_output",
+      item: { type: "custom_tool_call_output", call_id: "c2", output: "Done! Applied the patch to a.txt" },
+    },
+    {
+      name: "reasoning summary",
+      item: {
+        type: "reasoning",
+        summary: [{ type: "summary_text", text: "The user wants the weather in Oslo." }],
+      },
+    },
+    {
+      name: "an unknown item type (Codex's additional_tools)",
+      item: { type: "additional_tools", tools: [{ type: "function", name: "shell" }] },
+    },
+  ])("counts a $name item", ({ item }) => {
+    const empty = estimateTokens({ ...base, input: [], instructions: "x" });
+    const text = JSON.stringify(item);
+    const got = estimateTokens({ ...base, input: [item], instructions: "x" });
+    expect(got).toBeGreaterThan(empty + 5);
+    // Never far above what the item's whole JSON would count.
+    expect(got).toBeLessThan(empty + tokensOf(text) + 10);
+  });
+
+  it("counts an image item as an attachment and tools and text.format as their JSON", () => {
+    const image = {
+      role: "user",
+      content: [{ type: "input_image", image_url: "data:image/png;base64,AAAA" }],
+    };
+    expect(estimateTokens({ ...base, input: [image] })).toBe(FRAMING + 1000 + 10);
+    const tools = [{ type: "function", name: "get_weather", parameters: { type: "object", properties: {} } }];
+    const format = { format: { type: "json_schema", name: "w", schema: { type: "object" } } };
+    const plain = estimateTokens({ ...base, input: "hi" });
+    expect(estimateTokens({ ...base, input: "hi", tools })).toBeGreaterThan(plain + 10);
+    expect(estimateTokens({ ...base, input: "hi", text: format })).toBeGreaterThan(plain + 10);
+  });
+
+  it("counts a Codex-like turn close to the tokenizer's count of its text", () => {
+    const instructions = "You are a coding agent. ".repeat(50);
+    const log = "error: expected 2, got 3\n".repeat(20);
+    const input = [
+      {
+        type: "message",
+        role: "user",
+        content: [{ type: "input_text", text: "fix the failing test in src/a.ts" }],
+      },
+      call,
+      { type: "function_call_output", call_id: "c1", output: log },
+    ];
+    const text = [instructions, "fix the failing test in src/a.ts", "get_weather", call.arguments, log].join(
+      "\n",
+    );
+    expect(estimateTokens({ ...base, instructions, input })).toBe(3 * 4 + 3 + tokensOf(text) + 10);
+  });
+});

@@ -75,9 +75,35 @@ export function countTextTokens(text: string): number {
   return Math.ceil((sampled * text.length) / SAMPLE_CHARS);
 }
 
+/** Fields only a Responses API request has (an embeddings request never streams or has instructions). */
+const RESPONSES_ONLY = [
+  "instructions",
+  "max_output_tokens",
+  "tools",
+  "tool_choice",
+  "text",
+  "reasoning",
+  "previous_response_id",
+  "stream",
+  "store",
+];
+
 /**
- * What a chat completions, messages or embeddings request will count against tpm: the text of the
- * messages, system prompt and tool definitions, a small framing overhead, and the expected output.
+ * Whether a body with `input` is a Responses request rather than embeddings: its items are objects,
+ * or it has a field embeddings have not. (A bare `{model, input: "…"}` reads as embeddings: no output
+ * is reserved for it, and the real usage settles the difference.)
+ */
+function isResponses(body: Record<string, unknown>): boolean {
+  const { input } = body;
+  if (Array.isArray(input) && input.some((i) => i !== null && typeof i === "object" && !Array.isArray(i)))
+    return true;
+  return RESPONSES_ONLY.some((field) => body[field] !== undefined);
+}
+
+/**
+ * What a chat completions, messages, responses or embeddings request will count against tpm: the
+ * text of the messages (or Responses input items and instructions), system prompt and tool
+ * definitions, a small framing overhead, and the expected output.
  */
 export function estimateTokens(body: Record<string, unknown>, defaultOutput = DEFAULT_OUTPUT_TOKENS): number {
   const texts: string[] = [];
@@ -99,6 +125,7 @@ export function estimateTokens(body: Record<string, unknown>, defaultOutput = DE
       case "image":
       case "input_image":
       case "input_audio":
+      case "input_file":
       case "document":
       case "file":
         return PER_ATTACHMENT;
@@ -111,22 +138,54 @@ export function estimateTokens(body: Record<string, unknown>, defaultOutput = DE
       case "thinking":
         content(part.thinking);
         return 0;
+      case "refusal":
+        content(part.refusal);
+        return 0;
     }
     content(part.text);
     return 0;
   };
-
-  content(body.system);
-  const messages = Array.isArray(body.messages) ? body.messages : [];
-  for (const message of messages) {
-    if (!message || typeof message !== "object") continue;
-    const m = message as Record<string, unknown>;
+  const message = (m: Record<string, unknown>): void => {
     fixed += PER_MESSAGE;
     content(m.content);
     if (typeof m.name === "string") texts.push(m.name);
     if (Array.isArray(m.tool_calls)) texts.push(JSON.stringify(m.tool_calls));
     if (m.function_call) texts.push(JSON.stringify(m.function_call));
-  }
+  };
+  /** One Responses input item: a message, a tool call or its output, reasoning, or anything newer. */
+  const item = (i: Record<string, unknown>): void => {
+    switch (i.type ?? (i.role ? "message" : undefined)) {
+      case "message":
+        message(i);
+        return;
+      case "function_call":
+      case "custom_tool_call":
+        fixed += PER_MESSAGE;
+        texts.push(
+          String(i.name ?? ""),
+          typeof i.arguments === "string" ? i.arguments : String(i.input ?? ""),
+        );
+        return;
+      case "function_call_output":
+      case "custom_tool_call_output":
+        fixed += PER_MESSAGE;
+        content(i.output);
+        return;
+      case "reasoning":
+        // The encrypted part is opaque; its summary is what can be counted.
+        content(i.summary);
+        return;
+      case "item_reference":
+        return;
+      default:
+        // Codex's `additional_tools`, shell and computer calls, types to come: their JSON is the text.
+        texts.push(JSON.stringify(i));
+    }
+  };
+
+  content(body.system);
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const m of messages) if (m && typeof m === "object") message(m as Record<string, unknown>);
   if (messages.length) fixed += PER_REQUEST;
   for (const field of ["tools", "functions", "response_format"]) {
     if (body[field] && typeof body[field] === "object") texts.push(JSON.stringify(body[field]));
@@ -134,12 +193,21 @@ export function estimateTokens(body: Record<string, unknown>, defaultOutput = DE
 
   const input = body.input;
   let output = 0;
-  if (input !== undefined && !messages.length) {
+  const responses = input !== undefined && !messages.length && isResponses(body);
+  if (responses) {
+    content(body.instructions);
+    if (typeof input === "string") message({ content: input });
+    else if (Array.isArray(input))
+      for (const i of input) if (i && typeof i === "object") item(i as Record<string, unknown>);
+    if ((body.text as { format?: unknown } | undefined)?.format) texts.push(JSON.stringify(body.text));
+    fixed += PER_REQUEST;
+  }
+  if (input !== undefined && !messages.length && !responses) {
     // Embeddings: a string, strings, or token arrays; no output.
-    for (const item of Array.isArray(input) ? input : [input]) {
-      if (typeof item === "string") texts.push(item);
-      else if (typeof item === "number") fixed += 1;
-      else if (Array.isArray(item)) fixed += item.length;
+    for (const one of Array.isArray(input) ? input : [input]) {
+      if (typeof one === "string") texts.push(one);
+      else if (typeof one === "number") fixed += 1;
+      else if (Array.isArray(one)) fixed += one.length;
     }
   } else {
     const max = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens].find(

@@ -125,7 +125,8 @@ export function status(gateway: Gateway) {
       base_url: p.baseUrl,
       routes: p.routes,
     })),
-    models: gateway.router.routable(),
+    // The same list `GET /v1/models` answers (aliases, groups, each provider's models).
+    models: gateway.models.list(),
     keys: gateway.keys.status(),
     circuits: gateway.breaker.status(),
     limiters: gateway.limiters.status(),

@@ -1,10 +1,12 @@
 import type { Context, Hono } from "hono";
 import type { Gateway, GatewayResponse } from "../../gateway/index.js";
+import { forwardResponseLookup, type ResponseLookup } from "../../gateway/response-origin.js";
 import { SseParser } from "../../providers/sse.js";
 import { planTools } from "../../providers/translate/responses-tools.js";
 import type { StoredResponses } from "../../store/stored-responses.js";
 import type { AppEnv } from "../app.js";
-import type { ProxyHooks } from "./v1.js";
+import { clientSignal, header, queryString } from "../node-request.js";
+import { type ProxyHooks, toResponse } from "./v1.js";
 
 type Json = Record<string, unknown>;
 
@@ -53,15 +55,22 @@ export function responsesHooks(gateway: Gateway): ProxyHooks {
       if (!store || body.store === false) return res;
       const keep = (response: Json) => {
         const now = Date.now();
-        store.put({
-          id: String(response.id),
-          client,
-          model: res.headers["x-aigw-provider"] ?? "",
-          created_at: now,
-          expires_at: now + retention,
-          input: inputItems(body.input),
-          response,
-        });
+        // The client has its answer either way; a response that cannot be kept is only not continuable.
+        try {
+          store.put({
+            id: String(response.id),
+            client,
+            model: res.headers["x-aigw-provider"] ?? "",
+            created_at: now,
+            expires_at: now + retention,
+            input: inputItems(body.input),
+            response,
+          });
+        } catch (err) {
+          process.stderr.write(
+            `aigw: could not store response ${String(response.id)}: ${(err as Error).message}\n`,
+          );
+        }
       };
       if (res.body) {
         const parsed = parse(Buffer.from(res.body).toString("utf8"));
@@ -113,7 +122,10 @@ const notFound = (c: Context<AppEnv>, id: string) =>
     404,
   );
 
-/** GET / DELETE `/v1/responses/{id}` and `/input_items` for stored responses; WebSocket upgrades get 426. */
+/**
+ * GET / DELETE `/v1/responses/{id}`, `/input_items` and `/cancel`: answered here for responses aigw
+ * stored, forwarded to the provider that made the others; WebSocket upgrades get 426.
+ */
 export function responsesRoutes(app: Hono<AppEnv>, gateway: Gateway): void {
   app.get("/v1/responses", (c) => {
     const upgrade = c.req.header("upgrade");
@@ -129,18 +141,48 @@ export function responsesRoutes(app: Hono<AppEnv>, gateway: Gateway): void {
   const store: StoredResponses | null = gateway.storedResponses;
   const find = (c: Context<AppEnv>) =>
     store?.get(c.req.param("id") ?? "", c.get("client"), Date.now()) ?? null;
+  const forward = async (
+    c: Context<AppEnv>,
+    method: ResponseLookup["method"],
+    subpath: ResponseLookup["subpath"],
+  ) => {
+    const responseId = c.req.param("id") ?? "";
+    const headers: Record<string, string> = {};
+    for (const name of gateway.forwardHeaders) {
+      const value = header(c, name);
+      if (value !== undefined) headers[name] = value;
+    }
+    const res = await forwardResponseLookup(gateway, {
+      responseId,
+      method,
+      subpath,
+      client: c.get("client"),
+      headers,
+      query: queryString(c),
+      signal: clientSignal(c),
+    });
+    if (!res) return notFound(c, responseId);
+    res.headers["x-aigw-request-id"] = c.get("requestId");
+    return toResponse(res);
+  };
   app.get("/v1/responses/:id", (c) => {
     const entry = find(c);
-    return entry ? c.json(entry.response) : notFound(c, c.req.param("id"));
+    return entry ? c.json(entry.response) : forward(c, "GET", "");
   });
   app.delete("/v1/responses/:id", (c) => {
     const id = c.req.param("id");
-    if (!store?.delete(id, c.get("client"))) return notFound(c, id);
+    if (!store?.delete(id, c.get("client"))) return forward(c, "DELETE", "");
     return c.json({ id, object: "response", deleted: true });
+  });
+  app.post("/v1/responses/:id/cancel", (c) => {
+    if (!find(c)) return forward(c, "POST", "/cancel");
+    // What OpenAI answers for a response that did not run in the background: aigw's are all finished.
+    const message = "Only responses created with background=true can be cancelled.";
+    return c.json({ error: { message, type: "invalid_request_error", param: null, code: null } }, 400);
   });
   app.get("/v1/responses/:id/input_items", (c) => {
     const entry = find(c);
-    if (!entry) return notFound(c, c.req.param("id"));
+    if (!entry) return forward(c, "GET", "/input_items");
     // Newest first by default, as OpenAI lists them; `order=asc` for oldest first, `limit` up to 100.
     const asc = c.req.query("order") === "asc";
     const limit = Math.min(100, Math.max(1, Number(c.req.query("limit")) || 20));

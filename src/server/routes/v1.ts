@@ -1,6 +1,7 @@
 import type { Context, Hono } from "hono";
 import { GatewayError } from "../../errors.js";
 import { type CacheHints, noCacheHints } from "../../gateway/cache.js";
+import { toGatewayError } from "../../gateway/error-shape.js";
 import type { Gateway, GatewayResponse } from "../../gateway/index.js";
 import type { Route } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
@@ -40,8 +41,14 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
         const value = header(c, name);
         if (value !== undefined) headers[name] = value;
       }
-      // A GatewayError thrown here is rendered by the app's one onError, in the route's shape.
-      if (hooks) body = hooks.before(body, client);
+      if (hooks) {
+        try {
+          body = hooks.before(body, client);
+        } catch (thrown) {
+          // Before the pipeline, yet still the request's one row; onError renders it in the route's shape.
+          throw gateway.pipeline.reject({ id, route, client, body }, toGatewayError(thrown));
+        }
+      }
       const res = await gateway.pipeline.handle({
         id,
         route,
@@ -64,7 +71,7 @@ export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody
   countTokensRoute(app, gateway, opts);
 }
 
-function toResponse(res: GatewayResponse): Response {
+export function toResponse(res: GatewayResponse): Response {
   if (res.stream) {
     const iterator = res.stream[Symbol.asyncIterator]();
     const body = new ReadableStream<Uint8Array>({
