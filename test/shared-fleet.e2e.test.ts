@@ -48,6 +48,11 @@ function home(shared: string[]): string {
     `    base_url: ${fake.openaiBaseUrl}`,
     "    limits:",
     "      concurrency: 2",
+    "  lim:", // an upstream allowing 4 requests a minute, however many gateways call it
+    "    type: openai-compatible",
+    `    base_url: ${fake.openaiBaseUrl}`,
+    "    limits: { rpm: 4 }",
+    "queue: { max_wait: 2s }",
     "pricing:",
     '  "up/*": { input: 100000, output: 100000 }',
     ...shared,
@@ -71,9 +76,9 @@ async function addClient(dir: string, name: string, extra: string[] = []): Promi
   return (JSON.parse(added.stdout) as { key: string }).key;
 }
 
-const ask = (url: string, key: string, content: string) =>
+const ask = (url: string, key: string, content: string, model = "up/m") =>
   new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0 }).chat.completions
-    .create({ model: "up/m", messages: [{ role: "user", content }] })
+    .create({ model, messages: [{ role: "user", content }] })
     .withResponse();
 
 async function adminHeaders(dir: string): Promise<Record<string, string>> {
@@ -88,10 +93,16 @@ async function status(dir: string): Promise<Record<string, unknown>> {
 }
 
 /** Sends `total` requests round-robin over the gateways, all at once; returns how many were answered. */
-async function burst(urls: string[], key: string, total: number, tag: string): Promise<number[]> {
+async function burst(
+  urls: string[],
+  key: string,
+  total: number,
+  tag: string,
+  model?: string,
+): Promise<number[]> {
   const results = await Promise.all(
     Array.from({ length: total }, (_, i) =>
-      ask(urls[i % urls.length]!, key, `${tag} ${i}`).then(
+      ask(urls[i % urls.length]!, key, `${tag} ${i}`, model).then(
         () => i % urls.length,
         (err: unknown) => {
           if (err instanceof OpenAI.RateLimitError) return -1;
@@ -138,6 +149,14 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
     expect(answered).toHaveLength(12);
     expect(fake.requests).toHaveLength(12);
     expect(fake.maxConcurrent).toBe(2);
+  }, 30_000);
+
+  it("holds an upstream's rpm across the three: the rest wait, then time out", async () => {
+    fake.reset();
+    const answered = await burst(urls, open, 9, "upstream rpm", "lim/m");
+    sent += 9;
+    expect(answered).toHaveLength(4);
+    expect(fake.requests).toHaveLength(4);
   }, 30_000);
 
   it("answers from the cache of another instance: one upstream call", async () => {
@@ -284,5 +303,10 @@ describe("three gateways without shared:", () => {
     // The same client name in each home; each key works on its own gateway only.
     const answered = await Promise.all(urls.map((url, i) => burst([url], keys[i]!, RPM * 3, `solo${i}`)));
     expect(answered.flat()).toHaveLength(RPM * 3);
+    // And an upstream's rpm of 4 lets 3 through each (the client key has its own rpm: a fresh client).
+    const open = await Promise.all(dirs.map((dir) => addClient(dir, "open")));
+    await new Promise((r) => setTimeout(r, 700));
+    const upstream = await Promise.all(urls.map((url, i) => burst([url], open[i]!, 3, `lim${i}`, "lim/m")));
+    expect(upstream.flat()).toHaveLength(9);
   }, 60_000);
 });
