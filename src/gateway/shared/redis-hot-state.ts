@@ -168,7 +168,9 @@ export class RedisHotState implements HotState {
 
   /** Corrects the client's shared tpm bucket by what the request really used (not awaited). */
   settleTokens(name: string, tpm: number, delta: number): void {
-    this.link.script(ADJUST_BUCKET, [this.key("c", name, "tpm")], [tpm, delta]).catch(() => {});
+    this.link
+      .later(() => this.link.script(ADJUST_BUCKET, [this.key("c", name, "tpm")], [tpm, delta]))
+      .catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -197,12 +199,15 @@ export class RedisHotState implements HotState {
     const b = (key: string) => this.key("b", key);
     return {
       usable: () => this.link.usable,
-      add: async (keys, micros) =>
-        (await this.link.script(
-          ADD_SPEND,
-          keys.map((k) => b(k.key)),
-          [micros, ...keys.map((k) => k.ttlMs)],
-        )) as number[],
+      add: (keys, micros) =>
+        this.link.later(
+          async () =>
+            (await this.link.script(
+              ADD_SPEND,
+              keys.map((k) => b(k.key)),
+              [micros, ...keys.map((k) => k.ttlMs)],
+            )) as number[],
+        ),
       seed: (totals) =>
         void this.link
           .script(

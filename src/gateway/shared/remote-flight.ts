@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { CacheEntry } from "../../store/response-cache.js";
 import type { RemoteFlights } from "../cache.js";
 import type { RedisLink } from "./redis-link.js";
@@ -22,6 +21,7 @@ export interface FlightContext {
  * that gateway stores (or for the marker to go, when that gateway failed).
  */
 export class RedisFlights implements RemoteFlights {
+  private seq = 0;
   constructor(
     private readonly link: RedisLink,
     private readonly key: (...parts: string[]) => string,
@@ -31,7 +31,7 @@ export class RedisFlights implements RemoteFlights {
 
   /** The prefetch step for one cacheable request; fills `ctx`. */
   async prefetch(cacheKey: string, ctx: FlightContext): Promise<void> {
-    const id = `${this.instance}:${randomBytes(4).toString("hex")}`;
+    const id = `${this.instance}:${++this.seq}`;
     const keys = [this.key("cache", cacheKey), this.key("lead", cacheKey)];
     const [entry, led, elsewhere] = (await this.link.script(CACHE_OR_LEAD, keys, [id, LEAD_MS])) as [
       string | null,
@@ -59,7 +59,7 @@ export class RedisFlights implements RemoteFlights {
     if (id) ctx!.leads.delete(cacheKey);
     else if (ctx && this.link.usable) {
       // Leading after a failed leader elsewhere: mark it so later arrivals wait for this one.
-      const lead = `${this.instance}:${randomBytes(4).toString("hex")}`;
+      const lead = `${this.instance}:${++this.seq}`;
       id = lead;
       this.link.send((c) => c.set(this.key("lead", cacheKey), lead, { PX: LEAD_MS }));
     }
@@ -67,7 +67,8 @@ export class RedisFlights implements RemoteFlights {
   }
 
   private end(cacheKey: string, id: string): void {
-    this.link.script(END_LEAD, [this.key("lead", cacheKey)], [id]).catch(() => {});
+    // After the entry's SET (queued by the cache put): a follower sees the entry or the lead, never neither.
+    this.link.later(() => this.link.script(END_LEAD, [this.key("lead", cacheKey)], [id])).catch(() => {});
   }
 
   /** Polls (5 ms, doubling to 50 ms) until the entry is stored, the lead ends, or the deadline. */
