@@ -3,8 +3,9 @@
  *   npx tsx bench/shared.ts [--requests 1500]
  * Two in-process gateways in front of one in-process fake upstream; one keeps its hot state in memory,
  * the other in a redis-server this script starts on a free loopback port (and stops by PID). Both
- * have a client rpm limit and the cache on (every prompt distinct: a lookup, then a MISS), so the
- * shared one pays its Lua bucket and cache GET round trip. Only 127.0.0.1 is contacted.
+ * have a client rpm limit, a gateway budget and the cache on (every prompt distinct: a lookup, then a
+ * MISS), so the shared one pays its round trip (Lua bucket, budget totals, cache lookup with its
+ * single-flight mark, pipelined) and its writes after the answer (spend, end of the lead). Only 127.0.0.1 is contacted.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +34,9 @@ const config = parseConfig(
     port: 0,
     providers: { up: { type: "openai-compatible", base_url: fake.openaiBaseUrl } },
     default_client_limits: { rpm: 10_000_000 },
+    // A budget and prices: the shared path also reads the fleet's spend and adds to it.
+    budgets: { daily_usd: 1_000_000_000 },
+    pricing: { "up/*": { input: 1, output: 1 } },
   },
   "bench",
 );

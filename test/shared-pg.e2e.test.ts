@@ -16,7 +16,7 @@ let fake: FakeUpstream;
 const homes: { dir: string; cleanup: () => void }[] = [];
 const servers: CliServer[] = [];
 
-function home(postgresUrl: string): string {
+function home(postgresUrl: string, prefix = "pgtest"): string {
   const h = tempHome();
   homes.push(h);
   const config = [
@@ -28,7 +28,7 @@ function home(postgresUrl: string): string {
     "  enabled: false",
     "shared:",
     `  postgres: ${postgresUrl}`,
-    "  prefix: pgtest",
+    `  prefix: ${prefix}`,
   ].join("\n");
   writeFileSync(join(h.dir, "config.yaml"), `${config}\n`);
   return h.dir;
@@ -87,6 +87,31 @@ describe("shared.postgres", () => {
     }
     expect(refused).toBe(true);
   }, 90_000);
+
+  it("continues on one gateway a Responses conversation another one stored", async () => {
+    const [a, b] = [home(postgres.url, "pgresp"), home(postgres.url, "pgresp")];
+    const [ga, gb] = [
+      await startCli(["--port", "0"], { home: a }),
+      await startCli(["--port", "0"], { home: b }),
+    ];
+    servers.push(ga, gb);
+    const client = (url: string) => new OpenAI({ apiKey: "none", baseURL: `${url}/v1`, maxRetries: 0 });
+    const first = await client(ga.url).responses.create({ model: "up/m", input: "remember the word teal" });
+    fake.reset();
+    const second = await client(gb.url).responses.create({
+      model: "up/m",
+      input: "which word?",
+      previous_response_id: first.id,
+    });
+    expect(second.output_text).toContain("which word?");
+    // Gateway b sent the whole conversation upstream: the turn gateway a answered included.
+    const sent = JSON.stringify(fake.requests.at(-1)?.body.messages);
+    expect(sent).toContain("remember the word teal");
+    expect(sent).toContain(first.output_text);
+    await expect(
+      client(ga.url).responses.create({ model: "up/m", input: "x", previous_response_id: "resp_unknown" }),
+    ).rejects.toMatchObject({ status: 400 });
+  }, 60_000);
 
   it("refuses to start when PostgreSQL cannot be reached, naming it without the password", async () => {
     const port = await freePort();

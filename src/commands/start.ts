@@ -132,7 +132,7 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       usage: createUsageLog(db),
       keys: keyStore,
       responseCache: createResponseCache(db, { maxBytes: config.cache.max_size }),
-      storedResponses: createStoredResponses(db),
+      storedResponses: shared.pg?.storedResponses ?? createStoredResponses(db),
       clients: clientStore,
       loadMaster: () => loadMasterKey(paths.masterKey, { create: false }),
       demo: opts.demo ?? false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Budgets, type BudgetWarning } from "./budgets.js";
+import { Budgets, type BudgetWarning, type SharedSpend } from "./budgets.js";
 import type { ClientInfo } from "./clients.js";
 import { EventBus } from "./events.js";
 import { dayOf, monthOf } from "./periods.js";
@@ -158,5 +158,68 @@ describe("periods", () => {
     // Across the end of daylight saving time in New York (2 Nov 2026): a 25-hour day.
     const nov1 = dayOf(Date.UTC(2026, 10, 1, 12), "America/New_York");
     expect((nov1.end - nov1.start) / 3_600_000).toBe(25);
+  });
+
+  describe("shared by several gateways", () => {
+    /** The shared store's semantics in memory: integer micro-dollar totals, added atomically. */
+    function memorySpend(): SharedSpend & { totals: Map<string, number> } {
+      const totals = new Map<string, number>();
+      return {
+        totals,
+        usable: () => true,
+        add: async (keys, micros) =>
+          keys.map((k) => totals.set(k.key, (totals.get(k.key) ?? 0) + micros).get(k.key)!),
+        seed: (rows) => {
+          for (const r of rows) if (!totals.has(r.key)) totals.set(r.key, r.micros);
+        },
+      };
+    }
+    const fetchInto = (b: Budgets, spend: ReturnType<typeof memorySpend>, c: ClientInfo | null) => {
+      for (const key of b.fleetKeys(c)) b.adopt(key, spend.totals.get(key) ?? 0);
+    };
+
+    it("refuses on one gateway what the others spent, in integer micro-dollars", async () => {
+      const spend = memorySpend();
+      const gateways = [setup({ now: T0 }), setup({ now: T0 }), setup({ now: T0 })];
+      for (const g of gateways) g.budgets.share(spend);
+      const alice = client("alice", 0.3);
+      for (const [i, g] of gateways.entries()) {
+        fetchInto(g.budgets, spend, alice);
+        g.budgets.check(alice);
+        g.budgets.record(alice, "alice", 0.1 + i * 1e-9);
+        await Promise.resolve();
+      }
+      expect(spend.totals.get("daily:2026-11-22:client:alice")).toBe(300_000);
+      for (const g of gateways) {
+        fetchInto(g.budgets, spend, alice);
+        expect(() => g.budgets.check(alice)).toThrow(/client "alice"'s daily budget/);
+      }
+      // Alone, each would still let requests through: it spent a third of the budget.
+      const alone = setup({ now: T0 });
+      alone.budgets.record(alice, "alice", 0.1);
+      expect(() => alone.budgets.check(alice)).not.toThrow();
+    });
+
+    it("warns once across the fleet, on the gateway whose spend crossed the threshold", async () => {
+      const spend = memorySpend();
+      const [a, b] = [setup({ now: T0, daily: 1 }), setup({ now: T0, daily: 1 })];
+      a.budgets.share(spend);
+      b.budgets.share(spend);
+      a.budgets.record(null, null, 0.3);
+      await Promise.resolve();
+      b.budgets.record(null, null, 0.3);
+      await Promise.resolve();
+      expect(a.warnings).toHaveLength(0);
+      expect(b.warnings.map((w) => [w.threshold, w.spent_usd])).toEqual([[50, 0.6]]);
+    });
+
+    it("offers this period's spend from the usage log to the shared store at start", () => {
+      const spend = memorySpend();
+      const { budgets } = setup({ now: T0, history: [{ client: "bob", cost: 0.25, at: T0 - 1000 }] });
+      budgets.share(spend);
+      budgets.load();
+      expect(spend.totals.get("daily:2026-11-22:client:bob")).toBe(250_000);
+      expect(spend.totals.get("monthly:2026-11:gateway")).toBe(250_000);
+    });
   });
 });

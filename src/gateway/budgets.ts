@@ -33,6 +33,20 @@ export interface BudgetsOptions {
 }
 
 /**
+ * Fleet-wide totals in integer micro-dollars (shared hot state), keyed `<span>:<period>:<scope>`.
+ * Read before a request (by the hot state's prefetch, handed in through `adopt`), added to after it.
+ */
+export interface SharedSpend {
+  usable(): boolean;
+  /** Adds `micros` to each key; resolves with each total after the add. */
+  add(keys: { key: string; ttlMs: number }[], micros: number): Promise<number[]>;
+  /** Sets totals nobody has set yet (this period's spend from the usage log). */
+  seed(totals: { key: string; ttlMs: number; micros: number }[]): void;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
  * Daily and monthly spending caps for the whole gateway and per client. Running totals live in
  * memory (an O(1) check per request), rebuilt from the usage log at start.
  * Warnings fire once per threshold (50/80/100 %) per period.
@@ -45,6 +59,7 @@ export class Budgets {
 
   private ready = false;
   private zone = "UTC";
+  private shared: SharedSpend | null = null;
 
   constructor(private readonly opts: BudgetsOptions) {}
 
@@ -62,6 +77,46 @@ export class Budgets {
       const [span, ...rest] = key.split(":");
       this.crossed(span as Span, rest.join(":"), spent, 0, true);
     }
+    this.seedShared();
+  }
+
+  /** Makes totals the fleet's: every gateway sharing `spend` checks against what all of them spent. */
+  share(spend: SharedSpend): void {
+    this.shared = spend;
+  }
+
+  /** Offers this period's totals to the shared store (kept where it already has them). */
+  seedShared(): void {
+    if (!this.ready || !this.shared?.usable()) return;
+    const now = this.opts.clock.now();
+    this.roll(now);
+    const totals = [...this.spent].map(([mapKey, usd]) => {
+      const [span, ...scope] = mapKey.split(":");
+      return { ...this.fleetKey(span as Span, scope.join(":"), now), micros: Math.round(usd * 1e6) };
+    });
+    if (totals.length) this.shared.seed(totals);
+  }
+
+  /** The fleet keys a request of this client is checked against (only scopes with a budget). */
+  fleetKeys(client: ClientInfo | null): string[] {
+    const now = this.opts.clock.now();
+    this.roll(now);
+    const out: string[] = [];
+    for (const span of ["daily", "monthly"] as const) {
+      if (this.limitOf(span, "gateway", null)) out.push(this.fleetKey(span, "gateway", now).key);
+      if (client && this.limitOf(span, `client:${client.name}`, client))
+        out.push(this.fleetKey(span, `client:${client.name}`, now).key);
+    }
+    return out;
+  }
+
+  /** Takes a fleet total read from the shared store; spend never goes down within a period. */
+  adopt(key: string, micros: number): void {
+    this.roll(this.opts.clock.now());
+    const [span, period, ...scope] = key.split(":");
+    if (period !== (span === "daily" ? this.day.key : this.month.key)) return;
+    const mapKey = `${span as Span}:${scope.join(":")}` as const;
+    this.spent.set(mapKey, Math.max(this.spent.get(mapKey) ?? 0, micros / 1e6));
   }
 
   /** Throws 429 budget_exceeded when the gateway's or this client's budget is spent. */
@@ -87,6 +142,10 @@ export class Budgets {
     this.roll(this.opts.clock.now());
     const scopes: [Scope, ClientInfo | null][] = [["gateway", null]];
     if (clientName) scopes.push([`client:${clientName}`, client]);
+    if (this.shared?.usable()) {
+      this.recordShared(scopes, cost);
+      return;
+    }
     for (const [scope, info] of scopes) {
       for (const span of ["daily", "monthly"] as const) {
         const before = this.spent.get(`${span}:${scope}`) ?? 0;
@@ -95,6 +154,36 @@ export class Budgets {
         this.crossed(span, scope, after, before, false, info);
       }
     }
+  }
+
+  /** Adds to the fleet's totals; warnings fire on the instance whose add crossed a threshold. */
+  private recordShared(scopes: [Scope, ClientInfo | null][], cost: number): void {
+    const now = this.opts.clock.now();
+    const micros = Math.round(cost * 1e6);
+    const adds = scopes.flatMap(([scope, info]) =>
+      (["daily", "monthly"] as const).map((span) => ({
+        span,
+        scope,
+        info,
+        ...this.fleetKey(span, scope, now),
+      })),
+    );
+    for (const a of adds)
+      this.spent.set(`${a.span}:${a.scope}`, (this.spent.get(`${a.span}:${a.scope}`) ?? 0) + cost);
+    this.shared!.add(adds, micros).then(
+      (totals) =>
+        adds.forEach((a, i) => {
+          const total = totals[i] ?? 0;
+          this.adopt(a.key, total);
+          this.crossed(a.span, a.scope, total / 1e6, (total - micros) / 1e6, false, a.info);
+        }),
+      () => {}, // Redis lost mid-add: this instance's own total already counts it
+    );
+  }
+
+  private fleetKey(span: Span, scope: Scope, now: number): { key: string; ttlMs: number } {
+    const period = span === "daily" ? this.day : this.month;
+    return { key: `${span}:${period.key}:${scope}`, ttlMs: Math.max(DAY_MS, period.end - now + DAY_MS) };
   }
 
   status(): { timezone: string; day: string; month: string; spent: Record<string, number> } {

@@ -80,6 +80,14 @@ export class FrameRecorder {
   }
 }
 
+/** Identical requests in flight on other gateways of a fleet (shared hot state). */
+export interface RemoteFlights {
+  /** The answer another gateway leading `key` will store (null if it fails); null when none leads it. */
+  follow(key: string, deadline: number): Promise<CacheEntry | null> | null;
+  /** Marks this gateway as the one calling upstream for `key`; the function ends the lead. */
+  lead(key: string): () => void;
+}
+
 /**
  * The response cache around the pipeline: canonical keys, lookups, single-flight for identical
  * requests in flight, and replay of a stored answer as JSON or as a stream in the client's format.
@@ -87,6 +95,7 @@ export class FrameRecorder {
 export class CachePolicy {
   /** Leaders of identical in-flight requests: followers wait for what the leader stores. */
   private readonly inFlight = new Map<string, Promise<CacheEntry | null>>();
+  private remote: RemoteFlights | null = null;
 
   constructor(
     private readonly store: ResponseCache,
@@ -144,9 +153,15 @@ export class CachePolicy {
     return ticket.lookup ? this.store.get(ticket.key, this.clock.now()) : null;
   }
 
-  /** The answer an identical request in flight is about to store, if one is in flight. */
-  follow(ticket: CacheTicket): Promise<CacheEntry | null> | null {
-    return ticket.lookup ? (this.inFlight.get(ticket.key) ?? null) : null;
+  /** Makes single-flight span every gateway sharing `remote`. */
+  shareFlights(remote: RemoteFlights): void {
+    this.remote = remote;
+  }
+
+  /** The answer an identical request in flight (here, or on another gateway) is about to store. */
+  follow(ticket: CacheTicket, deadline: number): Promise<CacheEntry | null> | null {
+    if (!ticket.lookup) return null;
+    return this.inFlight.get(ticket.key) ?? this.remote?.follow(ticket.key, deadline) ?? null;
   }
 
   /** Marks this request as the one that calls upstream for its key; returns how to settle it. */
@@ -154,9 +169,11 @@ export class CachePolicy {
     let settle!: (entry: CacheEntry | null) => void;
     const promise = new Promise<CacheEntry | null>((resolve) => (settle = resolve));
     this.inFlight.set(ticket.key, promise);
+    const endRemote = this.remote?.lead(ticket.key);
     return (entry) => {
       if (this.inFlight.get(ticket.key) === promise) this.inFlight.delete(ticket.key);
       settle(entry);
+      endRemote?.();
     };
   }
 

@@ -53,7 +53,7 @@ export async function fromCache(
   rec.cache = ticket.store || ticket.lookup ? "MISS" : "BYPASS";
   const hit = cache.lookup(ticket);
   if (hit) return { hit: replay(deps, req, ledger, hit, false) };
-  const leader = cache.follow(ticket);
+  const leader = cache.follow(ticket, deadline);
   if (leader) {
     const give = new AbortController();
     const onAbort = () => give.abort();

@@ -36,5 +36,7 @@ export interface HotState {
   around<T>(req: GatewayRequest, run: () => Promise<T>): Promise<T>;
   /** `shared`, or `degraded` while the shared store cannot be reached (local limits apply). */
   status(): "shared" | "degraded";
+  /** Gateways sharing the state when it was last reachable (each keeps its share of limits without it). */
+  instances(): number;
   close(): Promise<void>;
 }

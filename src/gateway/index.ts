@@ -169,6 +169,7 @@ export function createGateway(opts: {
     keys: () => keys.status(),
     circuits: () => breaker.status(),
     budgets: () => budgets.status(),
+    ...(hot ? { shared: () => ({ state: hot.status(), instances: hot.instances() }) } : {}),
   });
   const order = new TargetOrder();
   const pipeline = new Pipeline({

@@ -13,11 +13,15 @@ import {
   type UpstreamLimits,
 } from "./limits/index.js";
 
-/** Takes one fleet-wide slot of `scope` (null: not shared now); the permit frees it. */
-export type SharedLease = (
+/**
+ * Admission by the fleet's limits of `scope` (rpm, tpm, concurrency), asked once this instance's own
+ * limiter has let a request go; resolves when it may go (null: nothing more to hold), its permit
+ * frees what it took.
+ */
+export type UpstreamAdmission = (
   scope: string,
-  limit: number,
-  opts: { deadline: number; signal: AbortSignal },
+  limits: UpstreamLimits,
+  opts: { tokens: number; deadline: number; signal: AbortSignal },
 ) => Promise<Permit | null>;
 
 /**
@@ -29,8 +33,10 @@ export class Limiters {
   private readonly byProvider = new Map<string, UpstreamLimiter>();
   private readonly byKey = new Map<string, UpstreamLimiter>();
   private readonly keyLimits = new Map<string, string>();
-  /** A fleet-wide concurrency slot (shared hot state); null: this process's limiters are the whole story. */
-  private sharedLease: SharedLease | null = null;
+  /** The fleet's admission (shared hot state); null: this process's limiters are the whole story. */
+  private admission: UpstreamAdmission | null = null;
+  /** The configured limits of each limiter (learned-only limiters have none to share). */
+  private readonly configured = new WeakMap<UpstreamLimiter, UpstreamLimits>();
 
   constructor(private readonly opts: { config: Config; clock: Clock; timers?: Timers; events: EventBus }) {
     for (const [name, provider] of Object.entries(opts.config.providers)) {
@@ -60,9 +66,20 @@ export class Limiters {
     else this.byKey.set(keyId, this.create(provider, keyId, limits));
   }
 
-  /** Makes concurrency limits hold across every gateway sharing `lease` (its head asks after the local FIFO). */
-  share(lease: SharedLease): void {
-    this.sharedLease = lease;
+  /** Makes limits hold across every gateway sharing `admission` (asked by the head of the local FIFO). */
+  share(admission: UpstreamAdmission): void {
+    this.admission = admission;
+  }
+
+  /** Another gateway learned (from upstream headers or a 429) that this provider/key must wait. */
+  pauseRemote(provider: string, keyId: string | null, until: number): void {
+    let limiter = keyId ? this.byKey.get(keyId) : this.byProvider.get(provider);
+    if (!limiter) {
+      limiter = this.create(provider, keyId, {});
+      if (keyId) this.byKey.set(keyId, limiter);
+      else this.byProvider.set(provider, limiter);
+    }
+    limiter.slowDown(until);
   }
 
   /** Waits for the provider's and then the key's limiter; permits to release when the request ends. */
@@ -80,8 +97,8 @@ export class Limiters {
       for (const [scope, limiter] of scopes) {
         if (!limiter) continue;
         permits.push(await limiter.acquire(opts));
-        const limit = limiter.status().limits.concurrency;
-        const shared = limit && this.sharedLease ? await this.sharedLease(scope, limit, opts) : null;
+        const limits = this.admission ? this.configured.get(limiter) : undefined;
+        const shared = limits ? await this.admission!(scope, limits, opts) : null;
         if (shared) permits.push(shared);
       }
       return permits;
@@ -132,6 +149,7 @@ export class Limiters {
 
   private create(provider: string, keyId: string | null, limits: UpstreamLimits): UpstreamLimiter {
     if (keyId) this.owner.set(keyId, provider);
+    const shareable = Boolean(limits.rpm || limits.tpm || limits.concurrency);
     const limiter: UpstreamLimiter = new UpstreamLimiter(limits, {
       maxDepth: this.opts.config.queue.max_depth,
       clock: this.opts.clock,
@@ -139,6 +157,7 @@ export class Limiters {
       onChange: (state) =>
         this.opts.events.emit({ type: "limiter", provider, key_id: keyId, state, detail: limiter.status() }),
     });
+    if (shareable) this.configured.set(limiter, limits);
     return limiter;
   }
 }
@@ -158,14 +177,21 @@ export class ClientLimits {
 
   constructor(private readonly opts: { defaults: { rpm?: number; tpm?: number }; clock: Clock }) {}
 
+  /** The rpm and tpm this instance enforces for a client (a shared instance cut off enforces its share). */
+  protected limitsOf(client: ClientInfo | null): { rpm: number | null; tpm: number | null } {
+    return {
+      rpm: client?.rpm ?? this.opts.defaults.rpm ?? null,
+      tpm: client?.tpm ?? this.opts.defaults.tpm ?? null,
+    };
+  }
+
   /** Takes one request (and the estimate) or returns how long to wait; plus the headers to send. */
   take(
     client: ClientInfo | null,
     name: string | null,
     tokens: () => number,
   ): { waitMs: number; headers: RateHeaders } {
-    const rpm = client?.rpm ?? this.opts.defaults.rpm ?? null;
-    const tpm = client?.tpm ?? this.opts.defaults.tpm ?? null;
+    const { rpm, tpm } = this.limitsOf(client);
     if (!rpm && !tpm) return { waitMs: 0, headers: {} };
     const b = this.bucketsFor(name ?? "(anonymous)", rpm, tpm);
     const estimate = b.tpm ? tokens() : 0;

@@ -6,6 +6,8 @@ export interface MetricsSources {
   keys: () => { id: string; provider: string; state: string }[];
   circuits: () => Record<string, { state: string }>;
   budgets: () => { spent: Record<string, number> };
+  /** Shared hot state: whether it is reachable and how many instances share it; absent when not shared. */
+  shared?: () => { state: "shared" | "degraded"; instances: number };
 }
 
 const BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -161,6 +163,17 @@ export class Metrics {
         return [{ span: span ?? "", scope: scope.join(":") }, usd];
       }),
     );
+    const shared = sources.shared?.();
+    if (shared) {
+      gauge(
+        "aigw_shared_degraded",
+        "1 while the shared state (Redis) is unreachable and local limits apply",
+        [[{}, shared.state === "degraded" ? 1 : 0]],
+      );
+      gauge("aigw_shared_instances", "Gateways sharing this state when it was last reachable", [
+        [{}, shared.instances],
+      ]);
+    }
     return { contentType: "text/plain; version=0.0.4; charset=utf-8", body: out };
   }
 }

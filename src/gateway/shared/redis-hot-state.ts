@@ -1,46 +1,46 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { routeFormat } from "../../providers/types.js";
-import type { CacheEntry, ResponseCache } from "../../store/response-cache.js";
+import type { ResponseCache } from "../../store/response-cache.js";
+import type { SharedSpend } from "../budgets.js";
 import type { ClientInfo } from "../clients.js";
 import type { HotParts, HotState } from "../hot-state.js";
-import { ClientLimits, type RateHeaders } from "../limiters.js";
-import type { Permit } from "../limits/index.js";
+import type { ClientLimits, RateHeaders } from "../limiters.js";
 import type { GatewayRequest } from "../pipeline.js";
+import { SharedAdmission } from "./admission.js";
 import { RedisLink } from "./redis-link.js";
-import { ADJUST_BUCKET, REFRESH_LEASE, TAKE_CLIENT, TAKE_LEASE } from "./scripts.js";
+import { type FlightContext, RedisFlights } from "./remote-flight.js";
+import { ADD_SPEND, ADJUST_BUCKET, HEARTBEAT, SEED_SPEND, TAKE_CLIENT } from "./scripts.js";
+import { type ClientDecision, SharedClientLimits } from "./shared-client-limits.js";
 import { SharedEventBus } from "./shared-events.js";
 
 /** What one request's round trip before the pipeline fetched, read by the parts during the request. */
-interface Prefetched {
-  client: {
-    waitMs: number;
-    headers: RateHeaders;
-    taken: boolean;
-    used: boolean;
-    name: string;
-    rpm: number;
-    tpm: number;
-  } | null;
-  cache: Map<string, CacheEntry | null>;
+interface Prefetched extends FlightContext {
+  client: (ClientDecision & { taken: boolean; used: boolean; name: string; rpm: number; tpm: number }) | null;
 }
 
-const LEASE_MS = 30_000;
+/** An instance that has not beaten for this long is no longer counted (its share goes to the others). */
+const HEARTBEAT_WINDOW_MS = 3000;
 
 /**
  * Hot state in Redis, for several gateways acting as one. Each request costs one round trip before
- * the pipeline (client buckets and the cache lookup, pipelined), and writes after it are not awaited.
- * While Redis is unreachable every part falls back to its local, in-memory behaviour.
+ * the pipeline (client buckets, budget totals and the cache lookup with its single-flight, pipelined),
+ * and writes after it are not awaited. While Redis is unreachable every part falls back to local
+ * behaviour, limits cut to this instance's share.
  */
 export class RedisHotState implements HotState {
   readonly instance: string;
   private readonly link: RedisLink;
   private readonly als = new AsyncLocalStorage<Prefetched>();
   private readonly bus: SharedEventBus;
+  private readonly flights: RedisFlights;
+  private readonly admission: SharedAdmission;
   /** "This client is over its limit until T": refused traffic costs no round trip. */
   private readonly over = new Map<string, number>();
   private parts: HotParts | null = null;
   private defaults: { rpm?: number; tpm?: number } = {};
+  private live = 1;
+  private readonly beat: NodeJS.Timeout;
 
   constructor(
     url: string,
@@ -50,16 +50,30 @@ export class RedisHotState implements HotState {
     this.instance = `${process.pid}-${randomBytes(3).toString("hex")}`;
     this.link = new RedisLink(url, log);
     this.bus = new SharedEventBus(this.link, `${prefix}:events`, this.instance);
-    this.link.client.on("ready", () => void this.bus.ready());
+    const key = (...parts: string[]) => this.key(...parts);
+    this.flights = new RedisFlights(this.link, key, this.instance, () => this.als.getStore());
+    this.admission = new SharedAdmission(this.link, key, this.instance, () => this.live);
+    this.link.client.on("ready", () => {
+      void this.bus.ready();
+      void this.heartbeat();
+      this.parts?.budgets.seedShared(); // a restarted Redis learns this period's spend again
+    });
+    this.beat = setInterval(() => void this.heartbeat(), 1000);
+    this.beat.unref();
   }
 
   /** Waits (bounded) for Redis at start, so a gateway starts shared when Redis is up. */
   ready(): Promise<void> {
-    return this.link.ready().then(() => this.bus.ready());
+    return this.link.ready().then(() => Promise.all([this.bus.ready(), this.heartbeat()]).then(() => {}));
   }
 
   status(): "shared" | "degraded" {
     return this.link.usable ? "shared" : "degraded";
+  }
+
+  /** Instances alive when Redis was last seen (this one included). */
+  instances(): number {
+    return this.live;
   }
 
   events(): SharedEventBus {
@@ -103,34 +117,36 @@ export class RedisHotState implements HotState {
         parts.keys.coolRemote(event.key_id, event.detail.until);
       if (event.key_id && event.state === "invalid") parts.keys.invalidRemote(event.key_id);
       if (!event.key_id && event.state === "circuit-open") parts.breaker.openRemote(event.provider);
+      const paused = event.state === "paused" ? event.detail.pausedUntil : null;
+      if (typeof paused === "number") parts.limiters.pauseRemote(event.provider, event.key_id, paused);
     });
-    parts.limiters.share((scope, limit, opts) => this.lease(scope, limit, opts));
+    parts.limiters.share(this.admission.admit);
+    parts.cache?.shareFlights(this.flights);
+    parts.budgets.share(this.spend());
   }
 
   async around<T>(req: GatewayRequest, run: () => Promise<T>): Promise<T> {
     if (!this.link.usable || !this.parts) return run();
-    const ctx: Prefetched = { client: null, cache: new Map() };
+    const ctx: Prefetched = { client: null, cache: new Map(), leads: new Map(), ledElsewhere: new Set() };
     const tasks: Promise<unknown>[] = [];
     const client = req.client ? this.parts.clients.get(req.client) : null;
     const clientTask = this.takeClient(req, client, ctx);
     if (clientTask) tasks.push(clientTask);
+    const budgetKeys = this.parts.budgets.fleetKeys(client);
+    if (budgetKeys.length) tasks.push(this.readSpend(budgetKeys));
     const cacheKey = this.cacheKey(req);
-    if (cacheKey) {
-      tasks.push(
-        this.link
-          .run((c) => c.get(this.key("cache", cacheKey)))
-          .then((v) => ctx.cache.set(cacheKey, v ? revive(v) : null)),
-      );
-    }
+    if (cacheKey) tasks.push(this.flights.prefetch(cacheKey, ctx));
     try {
       await Promise.all(tasks);
     } catch {
+      this.flights.release(ctx);
       return run(); // Redis failed mid-way: this request is limited locally
     }
     return this.als.run(ctx, async () => {
       try {
         return await run();
       } finally {
+        this.flights.release(ctx);
         // Turned away before its limits were checked (bad request, unknown model): give the slot back.
         const taken = ctx.client;
         if (taken?.taken && !taken.used)
@@ -140,7 +156,7 @@ export class RedisHotState implements HotState {
   }
 
   /** The decision prefetched for this request, marked as used; null when there is none (local limits). */
-  clientDecision(): Prefetched["client"] {
+  clientDecision(): ClientDecision | null {
     const decided = this.als.getStore()?.client ?? null;
     if (decided) decided.used = true;
     return decided;
@@ -152,12 +168,62 @@ export class RedisHotState implements HotState {
 
   /** Corrects the client's shared tpm bucket by what the request really used (not awaited). */
   settleTokens(name: string, tpm: number, delta: number): void {
-    this.link.script(ADJUST_BUCKET, [this.key("c", name, "tpm")], [tpm, delta]).catch(() => {});
+    this.link
+      .later(() => this.link.script(ADJUST_BUCKET, [this.key("c", name, "tpm")], [tpm, delta]))
+      .catch(() => {});
   }
 
   async close(): Promise<void> {
+    clearInterval(this.beat);
+    // Leaving: the others' share of a limit grows at once instead of when this beat expires.
+    await this.link.run((c) => c.zRem(this.key("instances"), this.instance)).catch(() => {});
     await this.bus.close();
     await this.link.close();
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.link.usable) return;
+    try {
+      const n = await this.link.script(
+        HEARTBEAT,
+        [this.key("instances")],
+        [this.instance, HEARTBEAT_WINDOW_MS],
+      );
+      if (typeof n === "number" && n > 0) this.live = n;
+    } catch {
+      // The link reports the outage; the last count stands.
+    }
+  }
+
+  private spend(): SharedSpend {
+    const b = (key: string) => this.key("b", key);
+    return {
+      usable: () => this.link.usable,
+      add: (keys, micros) =>
+        this.link.later(
+          async () =>
+            (await this.link.script(
+              ADD_SPEND,
+              keys.map((k) => b(k.key)),
+              [micros, ...keys.map((k) => k.ttlMs)],
+            )) as number[],
+        ),
+      seed: (totals) =>
+        void this.link
+          .script(
+            SEED_SPEND,
+            totals.map((t) => b(t.key)),
+            totals.flatMap((t) => [t.micros, t.ttlMs]),
+          )
+          .catch(() => {}),
+    };
+  }
+
+  private async readSpend(keys: string[]): Promise<void> {
+    const values = await this.link.run((c) => c.mGet(keys.map((k) => this.key("b", k))));
+    values.forEach((v, i) => {
+      if (v) this.parts!.budgets.adopt(keys[i]!, Number(v));
+    });
   }
 
   private takeClient(req: GatewayRequest, client: ClientInfo | null, ctx: Prefetched): Promise<void> | null {
@@ -210,87 +276,7 @@ export class RedisHotState implements HotState {
     }
   }
 
-  /** Waits for a slot of a fleet-wide concurrency limit; null when Redis is away (local limits only). */
-  private async lease(
-    scope: string,
-    limit: number,
-    opts: { deadline: number; signal: AbortSignal },
-  ): Promise<Permit | null> {
-    if (!this.link.usable) return null;
-    const key = this.key("sem", scope);
-    const id = `${this.instance}:${randomBytes(4).toString("hex")}`;
-    const started = Date.now();
-    // Bounded by the request's deadline; a freed slot is seen within one poll.
-    for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
-      let got: unknown;
-      try {
-        got = await this.link.script(TAKE_LEASE, [key], [limit, id, LEASE_MS]);
-      } catch {
-        return null;
-      }
-      if (got === 1) break;
-      if (opts.signal.aborted || Date.now() + delay > opts.deadline) {
-        const { QueueError } = await import("../limits/index.js");
-        throw new QueueError(
-          `every ${limit} shared slot(s) of ${scope} stayed busy until the deadline`,
-          1000,
-        );
-      }
-      await new Promise((r) => setTimeout(r, delay));
-    }
-    // A long stream keeps its slot: the lease is refreshed while held.
-    const refresh = setInterval(
-      () => this.link.script(REFRESH_LEASE, [key], [id, LEASE_MS]).catch(() => {}),
-      LEASE_MS / 3,
-    );
-    refresh.unref();
-    let released = false;
-    return {
-      estimate: 0,
-      waitedMs: Date.now() - started,
-      release: () => {
-        if (released) return;
-        released = true;
-        clearInterval(refresh);
-        this.link.send((c) => c.zRem(key, id));
-      },
-    };
-  }
-
   private key(...parts: string[]): string {
     return [this.prefix, ...parts].join(":");
-  }
-}
-
-/** Client buckets decided in Redis (prefetched by `around`); local buckets while Redis is away. */
-class SharedClientLimits extends ClientLimits {
-  constructor(
-    opts: ConstructorParameters<typeof ClientLimits>[0],
-    private readonly hot: RedisHotState,
-  ) {
-    super(opts);
-  }
-
-  override take(client: ClientInfo | null, name: string | null, tokens: () => number) {
-    const decided = this.hot.clientDecision();
-    if (!decided) return super.take(client, name, tokens);
-    if (decided.tpm) tokens(); // the pipeline settles against this estimate
-    return { waitMs: decided.waitMs, headers: decided.headers };
-  }
-
-  override settle(client: ClientInfo | null, name: string | null, estimate: number, actual: number): void {
-    const tpm = client?.tpm ?? this.hot.defaultTpm;
-    if (tpm && this.hot.status() === "shared")
-      this.hot.settleTokens(name ?? "(anonymous)", tpm, estimate - actual);
-    else super.settle(client, name, estimate, actual);
-  }
-}
-
-function revive(text: string): CacheEntry | null {
-  try {
-    const entry = JSON.parse(text) as CacheEntry;
-    return entry.expires_at > Date.now() ? entry : null;
-  } catch {
-    return null;
   }
 }

@@ -19,6 +19,7 @@ export class RedisLink {
   private quietUntil = Date.now() + 2000;
   private readonly pinger: NodeJS.Timeout;
   private readonly shas = new Map<string, string>();
+  private readonly queued: (() => void)[] = [];
 
   constructor(
     readonly url: string,
@@ -84,10 +85,27 @@ export class RedisLink {
     });
   }
 
-  /** Fire and forget: the answer is not waited for (writes after the upstream call). */
+  /**
+   * Fire and forget (writes after the upstream call): queued, in order, and sent together once the
+   * current work (the answer going out) is done, so they add nothing to the request they follow.
+   */
   send(fn: (client: RedisClientType) => Promise<unknown>): void {
-    if (!this.usable) return;
-    fn(this.client).catch(() => {});
+    this.later(() => fn(this.client)).catch(() => {});
+  }
+
+  /** Runs `fn` after the current work, in order with `send`; rejects when Redis is not usable then. */
+  later<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push(() =>
+        (this.usable ? fn() : Promise.reject(new Error("redis degraded"))).then(resolve, reject),
+      );
+      if (this.queued.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queued.splice(0);
+    for (const run of batch) run();
   }
 
   async close(): Promise<void> {

@@ -75,3 +75,58 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
 return 1
 `;
+
+/** Adds integer micro-dollars to budget totals. KEYS: totals. ARGV: micros, then each key's ttl ms. */
+export const ADD_SPEND = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  out[i] = redis.call('INCRBY', k, ARGV[1])
+  redis.call('PEXPIRE', k, ARGV[i + 1])
+end
+return out
+`;
+
+/** Sets totals not set yet. KEYS: totals. ARGV: pairs of micros and ttl ms, one pair per key. */
+export const SEED_SPEND = `
+for i, k in ipairs(KEYS) do
+  redis.call('SET', k, ARGV[2 * i - 1], 'NX', 'PX', ARGV[2 * i])
+end
+return 1
+`;
+
+/**
+ * The cache lookup and single-flight in one step. KEYS: cache entry, lead marker. ARGV: instance's
+ * lead id, lead ms. Returns {entry or false, 1 when this caller now leads, 1 when another leads}.
+ */
+export const CACHE_OR_LEAD = `
+local entry = redis.call('GET', KEYS[1])
+if entry then return {entry, 0, 0} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {false, 1, 0} end
+return {false, 0, 1}
+`;
+
+/** Polled by a follower. KEYS: cache entry, lead marker. Returns {entry or false, 1 while led}. */
+export const CACHE_OR_LED = `
+local entry = redis.call('GET', KEYS[1])
+if entry then return {entry, 0} end
+return {false, redis.call('EXISTS', KEYS[2])}
+`;
+
+/** Ends a lead if it is still this caller's. KEYS: lead marker. ARGV: lead id. */
+export const END_LEAD = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`;
+
+/**
+ * An instance's heartbeat; returns how many instances beat within the window. KEYS: instance zset.
+ * ARGV: instance id, window ms.
+ */
+export const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return redis.call('ZCARD', KEYS[1])
+`;

@@ -1,22 +1,26 @@
 import pg from "pg";
 import type { ClientStore } from "../clients.js";
 import type { KeyStore } from "../keys.js";
+import type { StoredResponses } from "../stored-responses.js";
 import { createPgClientStore } from "./clients.js";
 import { type Background, createPgKeyStore } from "./keys.js";
 import { openPg } from "./schema.js";
+import { createPgStoredResponses } from "./stored-responses.js";
 import type { SyncPg } from "./sync-pg.js";
 
 export { summarizePg } from "./stats.js";
 export { PgError } from "./sync-pg.js";
 export { startUsageShipper } from "./usage-shipper.js";
 
-/** The kept state in PostgreSQL: keys and clients (usage rows are shipped by `startUsageShipper`). */
+/** The kept state in PostgreSQL: keys, clients, stored responses (usage rows are shipped by `startUsageShipper`). */
 export interface PgStores {
   url: string;
   db: SyncPg;
   schema: string;
   keys: KeyStore;
   clients: ClientStore;
+  /** Responses kept for `previous_response_id`, whichever gateway made them. */
+  storedResponses: StoredResponses;
   /** Calls `onChange` within `intervalMs` of anyone changing keys or clients; returns a stop. */
   watch(onChange: () => void, intervalMs?: number): () => void;
   close(): Promise<void>;
@@ -40,6 +44,7 @@ export function openPgStores(url: string, prefix: string, opts: { background?: b
     schema,
     keys: createPgKeyStore(db, schema, { background }),
     clients: createPgClientStore(db, schema),
+    storedResponses: createPgStoredResponses(db, schema),
     watch(onChange, intervalMs = 500) {
       const poller = pool ?? new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 2000 });
       const read = () =>

@@ -27,6 +27,10 @@ function ddl(s: string): string {
     name text PRIMARY KEY, key_hash bytea NOT NULL, key_prefix text NOT NULL, rpm int, tpm int,
     daily_budget_usd double precision, monthly_budget_usd double precision, models text,
     created_at bigint NOT NULL, revoked_at bigint, previous_key_hash bytea, previous_expires_at bigint);
+  CREATE TABLE IF NOT EXISTS ${s}.stored_responses (
+    id text PRIMARY KEY, client text, model text NOT NULL, created_at bigint NOT NULL,
+    expires_at bigint NOT NULL, input text NOT NULL, response text NOT NULL);
+  CREATE INDEX IF NOT EXISTS stored_responses_expires_at ON ${s}.stored_responses (expires_at);
   -- Every change to keys or clients bumps one version, which running gateways poll.
   CREATE OR REPLACE FUNCTION ${s}.bump() RETURNS trigger LANGUAGE plpgsql AS
     'BEGIN UPDATE ${s}.changes SET version = version + 1 WHERE id = 1; RETURN NULL; END';
