@@ -8,7 +8,7 @@
  * and any request that would leave the machine goes to a trap proxy that the tests expect unused.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -200,6 +200,27 @@ async function codexToolLoop(
 type Msg = { role: string; content: unknown; tool_calls?: unknown };
 
 describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
+  it("never runs a tool call whose stream was cut: it gets response.failed, reconnects and goes on", async () => {
+    const cut = { name: "exec_command", input: { cmd: "printf cut > cut.txt" } };
+    fake.script(
+      { match: "/v1/chat/completions", toolCall: cut, failMidStream: true },
+      { toolCall: { name: "exec_command", input: { cmd: "printf aigw > proof.txt" } } },
+    );
+    const config = gatewayConfig("openai-compatible", { "gpt-5.5": "up/llama3.2" });
+    const res = await execAgent(config, codexExec("write the proof"));
+    expect(res.code, res.stderr).toBe(0);
+    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("aigw");
+    expect(existsSync(join(res.work, "cut.txt"))).toBe(false);
+    const calls = modelCalls("/v1/chat/completions");
+    // The cut answer, Codex's retry of the same turn, and the turn after the command ran.
+    expect(calls).toHaveLength(3);
+    expect(calls[1]!.body.messages).toEqual(calls[0]!.body.messages);
+    expect(JSON.stringify(calls.map((c) => c.body.messages))).not.toContain(
+      "failed to parse function arguments",
+    );
+    expect(trap.seen).toEqual([]);
+  });
+
   it("finishes a tool loop against an openai provider (Responses passed through)", async () => {
     const calls = await codexToolLoop("openai", "up/gpt-5.5", "/v1/responses");
     expect(calls.map((c) => c.body.model)).toEqual(["gpt-5.5", "gpt-5.5", "gpt-5.5"]);
