@@ -225,7 +225,8 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
     const calls = await codexToolLoop("openai", "up/gpt-5.5", "/v1/responses");
     expect(calls.map((c) => c.body.model)).toEqual(["gpt-5.5", "gpt-5.5", "gpt-5.5"]);
     const second = calls[1]!.body.input as Record<string, unknown>[];
-    expect(second.at(-1)).toMatchObject({ type: "function_call_output", call_id: "call_1" });
+    expect(second.at(-2)).toMatchObject({ type: "function_call", name: "exec_command" });
+    expect(second.at(-1)).toMatchObject({ type: "function_call_output", call_id: second.at(-2)!.call_id });
     expect(String(second.at(-1)!.output)).toContain("Process exited with code 0");
     const third = calls[2]!.body.input as Record<string, unknown>[];
     expect(third.at(-2)).toMatchObject({ type: "custom_tool_call", name: "apply_patch", input: patch });
@@ -291,6 +292,17 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
   });
 });
 
+const claudeAgent = [
+  "claude",
+  "-p",
+  "--model",
+  "claude-sonnet-4-6",
+  "--allowedTools",
+  "Bash",
+  "--",
+  "write the proof",
+];
+
 /**
  * `claude -p` with a Bash call scripted, against a provider of this type: the command ran, the loop
  * ended in the fake's echo of its output, one usage row per model call, nothing left the machine.
@@ -303,17 +315,7 @@ async function claudeToolLoop(type: ProviderType, target: string, path: string):
     },
   });
   const config = gatewayConfig(type, { "claude-sonnet-4-6": target });
-  const agent = [
-    "claude",
-    "-p",
-    "--model",
-    "claude-sonnet-4-6",
-    "--allowedTools",
-    "Bash",
-    "--",
-    "write the proof",
-  ];
-  const res = await execAgent(config, agent);
+  const res = await execAgent(config, claudeAgent);
   expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0);
   expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
   expect(res.stdout).toContain("Echo: (Bash completed with no output)");
@@ -344,5 +346,24 @@ describe("Claude Code through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }
       role: "tool",
       content: expect.stringContaining("Bash completed"),
     });
+  });
+
+  it("never runs a Bash call whose chat stream was cut: it gets an error event and asks again", async () => {
+    const cut = { name: "Bash", input: { command: "printf cut > cut.txt", description: "Cut" } };
+    const bash = {
+      name: "Bash",
+      input: { command: "printf claude > proof.txt", description: "Write the proof" },
+    };
+    fake.script({ match: "/v1/chat/completions", toolCall: cut, failMidStream: true }, { toolCall: bash });
+    const config = gatewayConfig("openai", { "claude-sonnet-4-6": "up/gpt-4o" });
+    const res = await execAgent(config, claudeAgent);
+    expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0);
+    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
+    expect(existsSync(join(res.work, "cut.txt"))).toBe(false);
+    const calls = modelCalls("/v1/chat/completions");
+    // The cut answer, Claude Code's retry of the same turn, and the turn after the command ran.
+    expect(calls).toHaveLength(3);
+    expect(calls[1]!.body.messages).toEqual(calls[0]!.body.messages);
+    expect(trap.seen).toEqual([]);
   });
 });
