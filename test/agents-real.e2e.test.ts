@@ -307,7 +307,12 @@ const claudeAgent = [
  * `claude -p` with a Bash call scripted, against a provider of this type: the command ran, the loop
  * ended in the fake's echo of its output, one usage row per model call, nothing left the machine.
  */
-async function claudeToolLoop(type: ProviderType, target: string, path: string): Promise<RecordedRequest[]> {
+async function claudeToolLoop(
+  type: ProviderType,
+  target: string,
+  path: string,
+  execArgs: string[] = [],
+): Promise<RecordedRequest[]> {
   fake.script({
     toolCall: {
       name: "Bash",
@@ -315,7 +320,7 @@ async function claudeToolLoop(type: ProviderType, target: string, path: string):
     },
   });
   const config = gatewayConfig(type, { "claude-sonnet-4-6": target });
-  const res = await execAgent(config, claudeAgent);
+  const res = await execAgent(config, claudeAgent, execArgs);
   expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0);
   expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
   expect(res.stdout).toContain("Echo: (Bash completed with no output)");
@@ -327,10 +332,17 @@ async function claudeToolLoop(type: ProviderType, target: string, path: string):
 }
 
 describe("Claude Code through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
-  it("runs claude -p through a tool loop against an anthropic provider", async () => {
-    const calls = await claudeToolLoop("anthropic", "up/claude-sonnet-4-6", "/v1/messages");
-    // aigw's key upstream, not the placeholder Claude Code sent as a bearer token.
+  it("runs claude -p through a tool loop against an anthropic provider, with a --client key", async () => {
+    const home = join(dir, "aigw");
+    mkdirSync(home, { recursive: true });
+    expect((await runCli(["clients", "add", "dev"], { home })).code).toBe(0);
+    const calls = await claudeToolLoop("anthropic", "up/claude-sonnet-4-6", "/v1/messages", [
+      "--client",
+      "dev",
+    ]);
+    // Upstream gets aigw's key; the client key Claude Code sent as a bearer token stays at aigw.
     expect(calls.every((c) => c.headers["x-api-key"] === "sk-upstream")).toBe(true);
+    expect(calls.every((c) => c.headers.authorization === undefined)).toBe(true);
     const messages = calls.at(-1)!.body.messages as Msg[];
     expect(JSON.stringify(messages.at(-1)!.content)).toContain('"type":"tool_result"');
   });
