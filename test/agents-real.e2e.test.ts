@@ -8,7 +8,7 @@
  * and any request that would leave the machine goes to a trap proxy that the tests expect unused.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -200,11 +200,33 @@ async function codexToolLoop(
 type Msg = { role: string; content: unknown; tool_calls?: unknown };
 
 describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
+  it("never runs a tool call whose stream was cut: it gets response.failed, reconnects and goes on", async () => {
+    const cut = { name: "exec_command", input: { cmd: "printf cut > cut.txt" } };
+    fake.script(
+      { match: "/v1/chat/completions", toolCall: cut, failMidStream: true },
+      { toolCall: { name: "exec_command", input: { cmd: "printf aigw > proof.txt" } } },
+    );
+    const config = gatewayConfig("openai-compatible", { "gpt-5.5": "up/llama3.2" });
+    const res = await execAgent(config, codexExec("write the proof"));
+    expect(res.code, res.stderr).toBe(0);
+    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("aigw");
+    expect(existsSync(join(res.work, "cut.txt"))).toBe(false);
+    const calls = modelCalls("/v1/chat/completions");
+    // The cut answer, Codex's retry of the same turn, and the turn after the command ran.
+    expect(calls).toHaveLength(3);
+    expect(calls[1]!.body.messages).toEqual(calls[0]!.body.messages);
+    expect(JSON.stringify(calls.map((c) => c.body.messages))).not.toContain(
+      "failed to parse function arguments",
+    );
+    expect(trap.seen).toEqual([]);
+  });
+
   it("finishes a tool loop against an openai provider (Responses passed through)", async () => {
     const calls = await codexToolLoop("openai", "up/gpt-5.5", "/v1/responses");
     expect(calls.map((c) => c.body.model)).toEqual(["gpt-5.5", "gpt-5.5", "gpt-5.5"]);
     const second = calls[1]!.body.input as Record<string, unknown>[];
-    expect(second.at(-1)).toMatchObject({ type: "function_call_output", call_id: "call_1" });
+    expect(second.at(-2)).toMatchObject({ type: "function_call", name: "exec_command" });
+    expect(second.at(-1)).toMatchObject({ type: "function_call_output", call_id: second.at(-2)!.call_id });
     expect(String(second.at(-1)!.output)).toContain("Process exited with code 0");
     const third = calls[2]!.body.input as Record<string, unknown>[];
     expect(third.at(-2)).toMatchObject({ type: "custom_tool_call", name: "apply_patch", input: patch });
@@ -270,11 +292,27 @@ describe("Codex CLI through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, 
   });
 });
 
+const claudeAgent = [
+  "claude",
+  "-p",
+  "--model",
+  "claude-sonnet-4-6",
+  "--allowedTools",
+  "Bash",
+  "--",
+  "write the proof",
+];
+
 /**
  * `claude -p` with a Bash call scripted, against a provider of this type: the command ran, the loop
  * ended in the fake's echo of its output, one usage row per model call, nothing left the machine.
  */
-async function claudeToolLoop(type: ProviderType, target: string, path: string): Promise<RecordedRequest[]> {
+async function claudeToolLoop(
+  type: ProviderType,
+  target: string,
+  path: string,
+  execArgs: string[] = [],
+): Promise<RecordedRequest[]> {
   fake.script({
     toolCall: {
       name: "Bash",
@@ -282,17 +320,7 @@ async function claudeToolLoop(type: ProviderType, target: string, path: string):
     },
   });
   const config = gatewayConfig(type, { "claude-sonnet-4-6": target });
-  const agent = [
-    "claude",
-    "-p",
-    "--model",
-    "claude-sonnet-4-6",
-    "--allowedTools",
-    "Bash",
-    "--",
-    "write the proof",
-  ];
-  const res = await execAgent(config, agent);
+  const res = await execAgent(config, claudeAgent, execArgs);
   expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0);
   expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
   expect(res.stdout).toContain("Echo: (Bash completed with no output)");
@@ -304,10 +332,17 @@ async function claudeToolLoop(type: ProviderType, target: string, path: string):
 }
 
 describe("Claude Code through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }, () => {
-  it("runs claude -p through a tool loop against an anthropic provider", async () => {
-    const calls = await claudeToolLoop("anthropic", "up/claude-sonnet-4-6", "/v1/messages");
-    // aigw's key upstream, not the placeholder Claude Code sent as a bearer token.
+  it("runs claude -p through a tool loop against an anthropic provider, with a --client key", async () => {
+    const home = join(dir, "aigw");
+    mkdirSync(home, { recursive: true });
+    expect((await runCli(["clients", "add", "dev"], { home })).code).toBe(0);
+    const calls = await claudeToolLoop("anthropic", "up/claude-sonnet-4-6", "/v1/messages", [
+      "--client",
+      "dev",
+    ]);
+    // Upstream gets aigw's key; the client key Claude Code sent as a bearer token stays at aigw.
     expect(calls.every((c) => c.headers["x-api-key"] === "sk-upstream")).toBe(true);
+    expect(calls.every((c) => c.headers.authorization === undefined)).toBe(true);
     const messages = calls.at(-1)!.body.messages as Msg[];
     expect(JSON.stringify(messages.at(-1)!.content)).toContain('"type":"tool_result"');
   });
@@ -323,5 +358,24 @@ describe("Claude Code through aigw exec", { timeout: AGENT_TIMEOUT_MS + 10_000 }
       role: "tool",
       content: expect.stringContaining("Bash completed"),
     });
+  });
+
+  it("never runs a Bash call whose chat stream was cut: it gets an error event and asks again", async () => {
+    const cut = { name: "Bash", input: { command: "printf cut > cut.txt", description: "Cut" } };
+    const bash = {
+      name: "Bash",
+      input: { command: "printf claude > proof.txt", description: "Write the proof" },
+    };
+    fake.script({ match: "/v1/chat/completions", toolCall: cut, failMidStream: true }, { toolCall: bash });
+    const config = gatewayConfig("openai", { "claude-sonnet-4-6": "up/gpt-4o" });
+    const res = await execAgent(config, claudeAgent);
+    expect(res.code, `${res.stdout}\n${res.stderr}`).toBe(0);
+    expect(readFileSync(join(res.work, "proof.txt"), "utf8")).toBe("claude");
+    expect(existsSync(join(res.work, "cut.txt"))).toBe(false);
+    const calls = modelCalls("/v1/chat/completions");
+    // The cut answer, Claude Code's retry of the same turn, and the turn after the command ran.
+    expect(calls).toHaveLength(3);
+    expect(calls[1]!.body.messages).toEqual(calls[0]!.body.messages);
+    expect(trap.seen).toEqual([]);
   });
 });

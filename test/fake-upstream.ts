@@ -353,6 +353,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
   };
 
   function takeScript(path: string, body: Obj | null): ScriptedResponse | undefined {
+    if (queue.length === 0) return undefined;
     const declared = new Set(
       (Array.isArray(body?.tools) ? body.tools : [])
         .filter(isObj)

@@ -221,10 +221,15 @@ export class ResponsesStreamWriter {
     return out;
   }
 
-  /** The upstream failed mid-answer: `response.failed` with an OpenAI error code. */
+  /**
+   * The upstream failed mid-answer: `response.failed` with an OpenAI error code. The item that was
+   * under way gets no `.done` events and is not in the output: a half-received tool call must not
+   * look finished, or an agent (Codex acts on `output_item.done`) would run it with cut arguments.
+   */
   fail(code: string, message: string): string[] {
     if (this.ended) return [];
-    const out = [...this.start(), ...this.close()];
+    const out = this.start();
+    this.open = null;
     this.ended = true;
     const response = responseObject(this.ctx, "failed", this.output, null, { error: { code, message } });
     out.push(this.emit("response.failed", { response }));
