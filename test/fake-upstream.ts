@@ -910,7 +910,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
     if (!checkKey(ctx, shape)) return;
     if (FakeResponseStore.matches(method, path)) {
-      const answer = stored.answer(method, path, bearerOf(ctx));
+      const query = new URLSearchParams(q >= 0 ? (ctx.req.url ?? "").slice(q + 1) : "");
+      const answer = stored.answer(method, path, query, bearerOf(ctx));
+      if (answer.frames) return sendStream(ctx, shape, answer.frames);
       return sendJson(ctx, answer.status, answer.body, shape);
     }
     if (method === "GET") {
@@ -937,7 +939,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
         if (typeof body.model !== "string")
           return sendError(ctx, 400, "Missing required parameter: 'model'.", shape, "model");
         const answer = fakeResponse(body, ctx.seq, ctx.script?.streamChunks ?? defaultChunks);
-        stored.keep(answer.json, body, bearerOf(ctx));
+        stored.keep(answer.json, body, bearerOf(ctx), answer.frames);
         if (body.stream !== true) return sendJson(ctx, 200, answer.json, shape);
         return sendStream(ctx, shape, answer.frames, ctx.script?.failMidStream ? 3 : undefined);
       }
