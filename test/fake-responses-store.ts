@@ -11,6 +11,8 @@ const PATH = /^\/v1\/responses\/([^/]+)(\/input_items|\/cancel)?$/;
 export interface FakeAnswer {
   status: number;
   body: unknown;
+  /** A resumed stream (`?stream=true`): its events after `starting_after`. */
+  frames?: string[];
 }
 
 const notFound = (id: string): FakeAnswer => ({
@@ -26,7 +28,10 @@ const notFound = (id: string): FakeAnswer => ({
 });
 
 export class FakeResponseStore {
-  private readonly byId = new Map<string, { key: string | undefined; response: Obj; input: unknown[] }>();
+  private readonly byId = new Map<
+    string,
+    { key: string | undefined; response: Obj; input: unknown[]; frames: string[] }
+  >();
 
   /** Whether `method path` is one of the stored-response resources. */
   static matches(method: string, path: string): boolean {
@@ -36,17 +41,17 @@ export class FakeResponseStore {
     return method === "GET" || (method === "DELETE" && m[2] === undefined);
   }
 
-  keep(response: Obj, body: Obj, key: string | undefined): void {
+  keep(response: Obj, body: Obj, key: string | undefined, frames: string[]): void {
     if (body.store === false) return;
     const input = typeof body.input === "string" ? [{ role: "user", content: body.input }] : body.input;
-    this.byId.set(String(response.id), { key, response, input: Array.isArray(input) ? input : [] });
+    this.byId.set(String(response.id), { key, response, input: Array.isArray(input) ? input : [], frames });
   }
 
   clear(): void {
     this.byId.clear();
   }
 
-  answer(method: string, path: string, key: string | undefined): FakeAnswer {
+  answer(method: string, path: string, query: URLSearchParams, key: string | undefined): FakeAnswer {
     const [, rawId = "", sub] = PATH.exec(path) ?? [];
     const id = decodeURIComponent(rawId);
     const entry = this.byId.get(id);
@@ -74,6 +79,11 @@ export class FakeResponseStore {
     if (method === "DELETE") {
       this.byId.delete(id);
       return { status: 200, body: { id, object: "response", deleted: true } };
+    }
+    if (query.get("stream") === "true") {
+      // Event i of the stream has sequence_number i.
+      const after = Number(query.get("starting_after") ?? -1);
+      return { status: 200, body: null, frames: entry.frames.slice(after + 1) };
     }
     return { status: 200, body: entry.response };
   }

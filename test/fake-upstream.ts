@@ -985,7 +985,9 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
     }
     if (!checkKey(ctx, shape)) return;
     if (FakeResponseStore.matches(method, path)) {
-      const answer = stored.answer(method, path, bearerOf(ctx));
+      const query = new URLSearchParams(q >= 0 ? (ctx.req.url ?? "").slice(q + 1) : "");
+      const answer = stored.answer(method, path, query, bearerOf(ctx));
+      if (answer.frames) return sendStream(ctx, shape, answer.frames);
       return sendJson(ctx, answer.status, answer.body, shape);
     }
     if (method === "GET") {
@@ -1017,7 +1019,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
           ctx.script?.streamChunks ?? defaultChunks,
           ctx.script?.toolCall,
         );
-        stored.keep(answer.json, body, bearerOf(ctx));
+        stored.keep(answer.json, body, bearerOf(ctx), answer.frames);
         if (body.stream !== true) return sendJson(ctx, 200, answer.json, shape);
         return sendStream(ctx, shape, answer.frames, ctx.script?.failMidStream ? 3 : undefined);
       }

@@ -93,6 +93,16 @@ describe("without clients", () => {
     expect(lookup?.headers.authorization).toBe("Bearer sk-up-vllm");
   });
 
+  it("resumes a stream from the provider (`stream=true`, `starting_after`), event by event", async () => {
+    const made = await client.responses.create({ model: "openai/gpt-4.1-mini", input: "resume me" });
+    const stream = await client.responses.retrieve(made.id, { stream: true, starting_after: 3 });
+    const events: { type: string; sequence_number: number }[] = [];
+    for await (const event of stream) events.push(event);
+    expect(events[0]?.sequence_number).toBe(4);
+    expect(events.at(-1)).toMatchObject({ type: "response.completed", response: { id: made.id } });
+    expect(lookups()[0]?.query).toBe("stream=true&starting_after=3");
+  });
+
   it("passes the provider's refusal to cancel through in OpenAI's shape", async () => {
     const made = await client.responses.create({ model: "openai/gpt-4.1-mini", input: "not in background" });
     const err = await client.responses.cancel(made.id).catch((e: unknown) => e);

@@ -86,3 +86,31 @@ describe("an after-step that cannot store the response", () => {
     ]);
   });
 });
+
+describe("responses.retention", () => {
+  it("ends a stored response's life on the gateway's clock: GET 404, previous_response_id 400", async () => {
+    const clock = { t: Date.now(), now: () => clock.t };
+    const timed = await startTestGateway({
+      config: {
+        providers: { local: { type: "openai-compatible", base_url: fake.openaiBaseUrl } },
+        responses: { retention: "1h" },
+      },
+      clock,
+    });
+    try {
+      const sdk = new OpenAI({ apiKey: "unused", baseURL: `${timed.url}/v1`, maxRetries: 0 });
+      const made = await sdk.responses.create({ model, input: "remember me" });
+      clock.t += 59 * 60_000;
+      expect((await sdk.responses.retrieve(made.id)).output_text).toBe("Echo: remember me");
+      clock.t += 2 * 60_000;
+      await expect(sdk.responses.retrieve(made.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      const err = await sdk.responses
+        .create({ model, input: "and then?", previous_response_id: made.id })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(fake.requests.filter((r) => r.path.startsWith("/v1/responses/"))).toEqual([]);
+    } finally {
+      await timed.close();
+    }
+  });
+});

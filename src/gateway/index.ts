@@ -57,6 +57,8 @@ export interface Gateway {
   usage: UsageLog;
   /** Responses made by translation, kept for `responses.retention`; null when not kept. */
   storedResponses: StoredResponses | null;
+  /** The gateway's clock (injected in tests): stored responses' lifetimes and the like. */
+  clock: Clock;
   startedAt: number;
   /** `shared` or `degraded` when hot state is shared (Redis); null when this process holds it all. */
   shared(): "shared" | "degraded" | null;
@@ -235,6 +237,7 @@ export function createGateway(opts: {
     clients,
     usage: opts.usage,
     storedResponses: stored,
+    clock,
     startedAt: clock.now(),
     reload() {
       // Clients first: a key store the master key cannot open must not keep revoked clients alive.

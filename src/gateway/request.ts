@@ -50,6 +50,7 @@ export function newUsageRecord(
     tags: req.tags,
     aborted: false,
     coalesced: false,
+    response_id: null,
   };
 }
 

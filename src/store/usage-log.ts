@@ -33,11 +33,11 @@ export interface UsageRecord {
   coalesced: boolean;
   /** Priced as the real model a demo stand-in imitates (`aigw start --demo`): no money was spent. */
   simulated?: boolean;
-  /** The provider's id of a passed-through Responses answer: `/v1/responses/{id}` is forwarded by it. */
+  /** A Responses answer's id (the provider's if passed through, aigw's if translated): `/v1/responses/{id}` finds its maker by it. */
   response_id?: string | null;
 }
 
-/** Who made a passed-through response: where `GET`/`DELETE /v1/responses/{id}` are forwarded. */
+/** Who made a response: where `GET`/`DELETE /v1/responses/{id}` are forwarded (or not). */
 export interface ResponseOrigin {
   provider: string;
   key_id: string | null;
@@ -76,7 +76,7 @@ export interface UsageLog {
   cacheSummary(since: number): { requests: number; hits: number; saved_usd: number };
   /** Money spent per client (null = anonymous) since a time: budgets rebuild their totals from it. */
   spendSince(since: number): { client: string | null; cost: number }[];
-  /** The request that got `responseId` from a provider (the latest, if several), or null. */
+  /** The request that answered with `responseId` (the latest, if several), or null. */
   responseOrigin(responseId: string): ResponseOrigin | null;
   count(): number;
 }

@@ -37,7 +37,7 @@ export function responsesHooks(gateway: Gateway): ProxyHooks {
   return {
     before(body, client) {
       const previous = typeof body.previous_response_id === "string" ? body.previous_response_id : null;
-      const entry = previous && store ? store.get(previous, client, Date.now()) : null;
+      const entry = previous && store ? store.get(previous, client, gateway.clock.now()) : null;
       if (!entry) return body;
       const { previous_response_id: _, ...rest } = body;
       const output = Array.isArray(entry.response.output) ? entry.response.output : [];
@@ -54,7 +54,7 @@ export function responsesHooks(gateway: Gateway): ProxyHooks {
       if (dropped.length > 0) res.headers["x-aigw-dropped-tools"] = dropped.join(",");
       if (!store || body.store === false) return res;
       const keep = (response: Json) => {
-        const now = Date.now();
+        const now = gateway.clock.now();
         // The client has its answer either way; a response that cannot be kept is only not continuable.
         try {
           store.put({
@@ -140,7 +140,7 @@ export function responsesRoutes(app: Hono<AppEnv>, gateway: Gateway): void {
   });
   const store: StoredResponses | null = gateway.storedResponses;
   const find = (c: Context<AppEnv>) =>
-    store?.get(c.req.param("id") ?? "", c.get("client"), Date.now()) ?? null;
+    store?.get(c.req.param("id") ?? "", c.get("client"), gateway.clock.now()) ?? null;
   const forward = async (
     c: Context<AppEnv>,
     method: ResponseLookup["method"],
