@@ -1,14 +1,19 @@
 import type { Context } from "hono";
 import { badRequest, GatewayError } from "../errors.js";
 import type { AppEnv } from "./app.js";
-import { bodyText } from "./node-request.js";
+import { type RequestSource, sourceOf } from "./node-request.js";
 
 /**
  * Reads a request body of at most `max` bytes and parses it as a JSON object. Over the limit → 413
  * (checked against content-length first, then while reading, so a lying client is cut off too).
  */
-export async function readJsonBody(c: Context<AppEnv>, max: number): Promise<Record<string, unknown>> {
-  const text = await bodyText(c, max);
+export function readJsonBody(c: Context<AppEnv>, max: number): Promise<Record<string, unknown>> {
+  return readJson(sourceOf(c), max);
+}
+
+/** `readJsonBody` from any request source (the node fast path passes its own). */
+export async function readJson(src: RequestSource, max: number): Promise<Record<string, unknown>> {
+  const text = await src.text(max);
   if (text === undefined) throw tooLarge(max);
   if (!text) throw badRequest("request body is empty: expected a JSON object");
   const depth = tooDeep(text, MAX_DEPTH);
