@@ -125,13 +125,7 @@ export class Pipeline {
     }
     const servable = legsFor(req, plan.targets);
     this.limitClient(req, ledger);
-    const cached = await fromCache(
-      this.cacheStep,
-      req,
-      ledger,
-      plan,
-      this.clock.now() + this.deps.maxWaitMs,
-    );
+    const cached = await fromCache(this.cacheStep, req, ledger, plan, this.clock.now() + this.deps.maxWaitMs);
     if ("hit" in cached) return cached.hit;
     this.deps.budgets.check(ledger.client);
     const order = this.deps.order.order(plan);
