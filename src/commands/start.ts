@@ -114,7 +114,6 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     { createStoredResponses },
   ] = await gatewayModules;
 
-
   const db = openDb(paths.db);
   const shared = await openShared(config, () => db.close());
   const keyStore = shared.pg?.keys ?? createKeyStore(db);
