@@ -250,7 +250,10 @@ export function createGateway(opts: {
       // The price table (~80 ms, a few MB) only when some provider is priced by it (free ones are
       // not; a demo prices the mock as what it imitates); Prometheus metrics need no library.
       const priced = opts.demo === true || [...providers.values()].some((p) => !p.free);
-      await Promise.all([preloadHttp(), priced ? pricing.load() : null, limiters.warmUp()]);
+      // One after the other: each module's compile is one stall of the event loop; started together,
+      // both could land in one turn of it.
+      const modules = preloadHttp().then(() => (priced ? pricing.load() : null));
+      await Promise.all([modules, limiters.warmUp()]);
     },
     async close() {
       housekeeping.stop();

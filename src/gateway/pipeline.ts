@@ -8,7 +8,7 @@ import type { ClientIndex } from "./clients.js";
 import { toGatewayError } from "./error-shape.js";
 import type { EventBus } from "./events.js";
 import { Failover } from "./failover.js";
-import { fromCache } from "./from-cache.js";
+import { type CacheStepDeps, fromCache } from "./from-cache.js";
 import type { KeyPool } from "./key-pool.js";
 import { RequestLedger } from "./ledger.js";
 import type { ClientLimits, Limiters } from "./limiters.js";
@@ -70,10 +70,13 @@ export class Pipeline {
   private readonly clock: Clock;
   private readonly timers: Timers;
   private readonly failover: Failover;
+  /** What the cache step needs, built once rather than spread from `deps` per request. */
+  private readonly cacheStep: CacheStepDeps;
 
   constructor(private readonly deps: PipelineDeps) {
     this.clock = deps.clock ?? Date;
     this.timers = deps.timers ?? realTimers;
+    this.cacheStep = { cache: deps.cache, clock: this.clock, timers: this.timers, maxWaitMs: deps.maxWaitMs };
     const { keys, limiters, breaker, retry } = deps;
     this.failover = new Failover({ keys, limiters, breaker, retry, clock: this.clock, timers: this.timers });
   }
@@ -128,13 +131,7 @@ export class Pipeline {
     }
     const servable = legsFor(req, plan.targets);
     this.limitClient(req, ledger);
-    const cached = await fromCache(
-      { ...this.deps, clock: this.clock, timers: this.timers },
-      req,
-      ledger,
-      plan,
-      this.clock.now() + this.deps.maxWaitMs,
-    );
+    const cached = await fromCache(this.cacheStep, req, ledger, plan, this.clock.now() + this.deps.maxWaitMs);
     if ("hit" in cached) return cached.hit;
     this.deps.budgets.check(ledger.client);
     const order = this.deps.order.order(plan);

@@ -1,13 +1,15 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { isLoopbackHost } from "../config/net.js";
 import { GatewayError } from "../errors.js";
 import { toGatewayError } from "../gateway/error-shape.js";
 import type { Gateway } from "../gateway/index.js";
+import type { Route } from "../providers/types.js";
+import { fastPath, newRequestId, setFastPath } from "./fast-path.js";
 import { clientAuth } from "./middleware/auth.js";
 import { header as headerOf } from "./node-request.js";
-import { formatOfPath, renderError } from "./render.js";
+import { formatOfPath, renderError, reportError } from "./render.js";
 import { adminRoutes } from "./routes/admin.js";
 import { modelRoutes } from "./routes/models.js";
 import { proxyRoutes } from "./routes/v1.js";
@@ -35,7 +37,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const hasClients = deps.hasClients ?? (() => gateway.clients.hasClients());
 
   app.use(async function requestId(c, next) {
-    c.set("requestId", `req_${randomUUID().replace(/-/g, "").slice(0, 20)}`);
+    c.set("requestId", newRequestId());
     c.set("client", null);
     c.set("allowedModels", null);
     await next();
@@ -46,16 +48,17 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   adminRoutes(app, gateway, {
     authorize: (c) => bearerMatches(c, deps.adminToken) || (isLoopback(c) && !hasClients()),
   });
-  app.use(
-    "/v1/*",
-    clientAuth({
-      clients: gateway.clients,
-      requireAuth: deps.requireClientAuth ?? false,
-      onReject: (meta, err) => gateway.pipeline.reject(meta, err),
-    }),
-  );
+  const auth = {
+    clients: gateway.clients,
+    requireAuth: deps.requireClientAuth ?? false,
+    onReject: (meta: { id: string; route: Route; client: null }, err: GatewayError) =>
+      gateway.pipeline.reject(meta, err),
+  };
+  app.use("/v1/*", clientAuth(auth));
   modelRoutes(app, gateway);
-  proxyRoutes(app, gateway, { maxBody: gateway.config.server.max_body });
+  const endpoints = proxyRoutes(app, gateway, { maxBody: gateway.config.server.max_body });
+  // On a node server, the proxy routes skip Hono's Context and Response (same steps, same answers).
+  setFastPath(app, fastPath({ endpoints, auth, debug: deps.debug ?? false }));
 
   app.notFound((c) =>
     renderError(
@@ -72,9 +75,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   // The one place an error of any route becomes a response: handlers and middleware only throw.
   app.onError((err, c) => {
-    // A bug of ours (a 500, even wrapped by the pipeline) is always worth a line on stderr.
-    const bug = err instanceof GatewayError ? (err.status === 500 ? (err.cause ?? err) : null) : err;
-    if (deps.debug || bug) console.error(deps.debug ? (bug ?? err) : `aigw: ${String(bug)}`);
+    reportError(err, deps.debug ?? false);
     return renderError(formatOfPath(c.req.path), toGatewayError(err), {
       "x-aigw-request-id": c.get("requestId"),
     });

@@ -1,7 +1,9 @@
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppEnv } from "./app.js";
+import { fastPathOf } from "./fast-path.js";
 
 export interface RunningServer {
   url: string;
@@ -34,19 +36,25 @@ export function serve(
   app: Hono<AppEnv>,
   opts: { host: string; port: number; requestTimeout: number },
 ): Promise<RunningServer> {
-  const server = createAdaptorServer({
+  const viaApp = getRequestListener(
     // Hono answers HEAD by wrapping the GET response in a new Response, which @hono/node-server's
     // lightweight Response cannot take (500); answer HEAD here from a GET instead.
     // Not async: every other request goes straight to the app, without a wrapping promise.
-    fetch: (req: Request, env: unknown) =>
+    (req: Request, env: unknown) =>
       req.method === "HEAD" ? head(app, req, env) : app.fetch(req, env as AppEnv["Bindings"]),
-  });
+  );
+  const fast = fastPathOf(app);
+  const server = createServer(
+    fast
+      ? (incoming, outgoing) => {
+          if (!fast(incoming, outgoing)) void viaApp(incoming, outgoing);
+        }
+      : viaApp,
+  );
   // A client stalled mid-request is cut off; keep-alive outlives typical SDK idle gaps.
-  if ("requestTimeout" in server) {
-    server.requestTimeout = opts.requestTimeout;
-    server.headersTimeout = Math.min(opts.requestTimeout, 60_000);
-    server.keepAliveTimeout = 65_000;
-  }
+  server.requestTimeout = opts.requestTimeout;
+  server.headersTimeout = Math.min(opts.requestTimeout, 60_000);
+  server.keepAliveTimeout = 65_000;
   let inFlight = 0;
   server.on("request", (req, res) => {
     if (req.url?.startsWith("/aigw/events")) return;
@@ -69,10 +77,10 @@ export function serve(
         inFlight: () => inFlight,
         async close(graceMs = 10_000) {
           const closed = new Promise<void>((done) => server.close(() => done()));
-          if ("closeIdleConnections" in server) server.closeIdleConnections();
+          server.closeIdleConnections();
           const deadline = Date.now() + graceMs;
           while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-          if ("closeAllConnections" in server) server.closeAllConnections();
+          server.closeAllConnections();
           await closed;
         },
       });

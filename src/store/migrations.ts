@@ -95,7 +95,7 @@ export const migrations: readonly string[] = [
      cost_usd REAL,
      unpriced INTEGER NOT NULL,
      saved_usd REAL NOT NULL,
-     latency_hist TEXT NOT NULL,           -- JSON {bucket: count}, log-scale buckets of latency_ms
+     latency_hist TEXT NOT NULL,           -- log-scale buckets of latency_ms: a BLOB (usage-stats.ts), JSON {bucket: count} before
      PRIMARY KEY (dim, hour, value)
    ) WITHOUT ROWID;`,
   // Responses aigw made by translation (store not false), so previous_response_id and GET/DELETE

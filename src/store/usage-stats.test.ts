@@ -110,4 +110,40 @@ describe("usage stats over rollups", () => {
     const ny = stats.summarize({ since: T0, until: T0 + 48 * H, by: "day", timeZone: "America/New_York" });
     expect(ny.rows.map((r) => [r.group, r.requests])).toEqual([["2026-11-20", 2]]);
   });
+  it("reads rollups stored before the binary histogram (JSON {bucket: count}) as it reads its own", () => {
+    for (let i = 0; i < 40; i++) {
+      log.insert(row(i, { started_at: T0 + (i % 4) * H + 60_000, latency_ms: 1 + i * i }));
+    }
+    const stats = createUsageStats(db);
+    const window = { since: T0, until: T0 + 5 * H, by: "model" as const };
+    stats.catchUp();
+    const binary = stats.summarize(window);
+    // Rewrite every rollup's histogram as the old JSON text, extremes included.
+    const rollups = db.prepare("SELECT dim, hour, value, latency_hist FROM usage_hourly").all() as {
+      dim: string;
+      hour: number;
+      value: string;
+      latency_hist: Buffer;
+    }[];
+    const rewrite = db.prepare(
+      "UPDATE usage_hourly SET latency_hist = ? WHERE dim = ? AND hour = ? AND value = ?",
+    );
+    for (const r of rollups) {
+      expect(Buffer.isBuffer(r.latency_hist)).toBe(true);
+      const h = r.latency_hist;
+      const first = h.readDoubleLE(16);
+      const json: Record<string, number> = { min: h.readDoubleLE(0), max: h.readDoubleLE(8) };
+      for (let off = 24, b = first; off < h.length; off += 8, b++) {
+        const n = h.readDoubleLE(off);
+        if (n) json[String(b)] = n;
+      }
+      rewrite.run(JSON.stringify(json), r.dim, r.hour, r.value);
+    }
+    expect(stats.summarize(window)).toEqual(binary);
+    expect(binary.total).toMatchObject({ requests: 40, p50_ms: expect.any(Number) });
+    // A new row rolled into an old JSON rollup merges with it.
+    log.insert(row(99, { started_at: T0 + 60_000, latency_ms: 5000 }));
+    stats.catchUp();
+    expect(stats.summarize(window).total.requests).toBe(41);
+  });
 });

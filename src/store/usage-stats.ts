@@ -26,6 +26,8 @@ export interface StatsRow {
 const HOUR = 3_600_000;
 /** Buckets per e-fold of latency: bucket width e^(1/20) ≈ 5 %. */
 const BUCKETS_PER_E = 20;
+/** The bucket of the fastest latency counted (latencies are clamped at 0.01 ms). */
+const MIN_BUCKET = Math.floor(Math.log(0.01) * BUCKETS_PER_E);
 const DIMS = ["all", "model", "client", "provider", "key"] as const;
 type Dim = (typeof DIMS)[number];
 
@@ -38,7 +40,8 @@ interface Part {
   cost_usd: number | null;
   unpriced: number;
   saved_usd: number;
-  hist: Map<number, number>;
+  /** Counts by log-scale bucket, dense from MIN_BUCKET (index 0): adding two is a loop, not a Map merge. */
+  hist: number[];
   /** Fastest and slowest latency seen (Infinity/-Infinity when none). */
   min: number;
   max: number;
@@ -104,9 +107,7 @@ export function createUsageStats(db: Db) {
     }
     for (const [id, part] of parts) {
       const [dim, hour, value] = id.split("\u0000") as [string, string, string];
-      const old = existing.get(dim, Number(hour), value) as
-        | Record<string, number | string | null>
-        | undefined;
+      const old = existing.get(dim, Number(hour), value) as Record<string, unknown> | undefined;
       if (old) add(part, fromRollup(old));
       upsert.run({ ...partColumns(part), dim, hour: Number(hour), value });
     }
@@ -162,7 +163,7 @@ export function createUsageStats(db: Db) {
           );
         }
       }
-      for (const row of hours.all(dim, firstHour, lastHour) as Record<string, number | string | null>[]) {
+      for (const row of hours.all(dim, firstHour, lastHour) as Record<string, unknown>[]) {
         collect(dayOf ? dayOf.format(Number(row.hour)) : String(row.value), fromRollup(row));
       }
       const rows = [...groups].map(([group, p]) => toRow(group, p));
@@ -200,22 +201,58 @@ function addRow(p: Part, row: RawRow): void {
   else if (status < 400 && cache !== "HIT") p.unpriced++;
   p.saved_usd += saved ?? 0;
   const bucket = Math.floor(Math.log(Math.max(latency, 0.01)) * BUCKETS_PER_E);
-  p.hist.set(bucket, (p.hist.get(bucket) ?? 0) + 1);
+  count(p.hist, bucket - MIN_BUCKET, 1);
   p.min = Math.min(p.min, latency);
   p.max = Math.max(p.max, latency);
 }
 
-function partColumns(p: Part) {
-  const { hist, min, max, ...rest } = p;
-  // The extremes ride in the histogram's JSON as "min"/"max", so older rollups still read.
-  const extremes = Number.isFinite(min) ? { min, max } : {};
-  return { ...rest, latency_hist: JSON.stringify({ ...Object.fromEntries(hist), ...extremes }) };
+function count(hist: number[], index: number, n: number): void {
+  while (hist.length <= index) hist.push(0);
+  hist[index]! += n;
 }
 
-function fromRollup(r: Record<string, number | string | null>): Part {
-  const stored = JSON.parse(String(r.latency_hist)) as Record<string, number>;
-  const { min, max, ...buckets } = stored;
-  const hist = new Map(Object.entries(buckets).map(([b, n]) => [Number(b), n]));
+/**
+ * A rollup's histogram as stored: little-endian doubles [min, max, first bucket, counts from it...],
+ * read back with a loop (a JSON object of ~50 buckets per row was most of `aigw stats`' time).
+ */
+function encodeHist(p: Part): Buffer {
+  const first = p.hist.findIndex((n) => n > 0);
+  const counts = first === -1 ? [] : p.hist.slice(first, lastFilled(p.hist) + 1);
+  const out = Buffer.allocUnsafe(8 * (3 + counts.length));
+  out.writeDoubleLE(p.min, 0);
+  out.writeDoubleLE(p.max, 8);
+  out.writeDoubleLE(first === -1 ? 0 : first + MIN_BUCKET, 16);
+  for (let i = 0; i < counts.length; i++) out.writeDoubleLE(counts[i]!, 24 + 8 * i);
+  return out;
+}
+
+function lastFilled(hist: number[]): number {
+  let i = hist.length - 1;
+  while (i >= 0 && !hist[i]) i--;
+  return i;
+}
+
+function decodeHist(stored: unknown): { hist: number[]; min: number; max: number } {
+  const hist: number[] = [];
+  if (Buffer.isBuffer(stored)) {
+    const first = stored.readDoubleLE(16) - MIN_BUCKET;
+    for (let off = 24, i = first; off < stored.length; off += 8, i++)
+      count(hist, i, stored.readDoubleLE(off));
+    return { hist, min: stored.readDoubleLE(0), max: stored.readDoubleLE(8) };
+  }
+  // Rollups written before the binary form: JSON {bucket: count}, extremes as "min"/"max".
+  const { min, max, ...buckets } = JSON.parse(String(stored)) as Record<string, number>;
+  for (const b in buckets) count(hist, Number(b) - MIN_BUCKET, buckets[b]!);
+  return { hist, min: min ?? Number.POSITIVE_INFINITY, max: max ?? Number.NEGATIVE_INFINITY };
+}
+
+function partColumns(p: Part) {
+  const { hist: _, min: _min, max: _max, ...rest } = p;
+  return { ...rest, latency_hist: encodeHist(p) };
+}
+
+function fromRollup(r: Record<string, unknown>): Part {
+  const { hist, min, max } = decodeHist(r.latency_hist);
   return {
     requests: Number(r.requests),
     errors: Number(r.errors),
@@ -226,8 +263,8 @@ function fromRollup(r: Record<string, number | string | null>): Part {
     unpriced: Number(r.unpriced),
     saved_usd: Number(r.saved_usd),
     hist,
-    min: min ?? Number.POSITIVE_INFINITY,
-    max: max ?? Number.NEGATIVE_INFINITY,
+    min,
+    max,
   };
 }
 
@@ -241,7 +278,7 @@ function emptyPart(): Part {
     cost_usd: null,
     unpriced: 0,
     saved_usd: 0,
-    hist: new Map(),
+    hist: [],
     min: Number.POSITIVE_INFINITY,
     max: Number.NEGATIVE_INFINITY,
   };
@@ -256,25 +293,26 @@ function add(into: Part, p: Part): void {
   if (p.cost_usd !== null) into.cost_usd = (into.cost_usd ?? 0) + p.cost_usd;
   into.unpriced += p.unpriced;
   into.saved_usd += p.saved_usd;
-  for (const [b, n] of p.hist) into.hist.set(b, (into.hist.get(b) ?? 0) + n);
+  for (let i = 0; i < p.hist.length; i++) if (p.hist[i]) count(into.hist, i, p.hist[i]!);
   into.min = Math.min(into.min, p.min);
   into.max = Math.max(into.max, p.max);
 }
 
 /** Nearest-rank: the smallest bucket holding the ceil(q·n)-th fastest request. */
 function percentile(p: Part, q: number): number | null {
-  const total = [...p.hist.values()].reduce((a, b) => a + b, 0);
+  const total = p.hist.reduce((a, b) => a + b, 0);
   if (!total) return null;
   const rank = Math.max(1, Math.ceil(q * total));
-  const buckets = [...p.hist.keys()].sort((x, y) => x - y);
+  const first = p.hist.findIndex((n) => n > 0);
+  const last = lastFilled(p.hist);
   let seen = 0;
-  for (const [i, b] of buckets.entries()) {
-    seen += p.hist.get(b)!;
-    if (seen < rank) continue;
+  for (let i = first; i <= last; i++) {
+    seen += p.hist[i]!;
+    if (!p.hist[i] || seen < rank) continue;
     // The end buckets hold the fastest and slowest request: their exact values beat a midpoint.
-    if (i === 0 && Number.isFinite(p.min)) return p.min;
-    if (i === buckets.length - 1 && Number.isFinite(p.max)) return p.max;
-    return Math.round(Math.exp((b + 0.5) / BUCKETS_PER_E) * 100) / 100;
+    if (i === first && Number.isFinite(p.min)) return p.min;
+    if (i === last && Number.isFinite(p.max)) return p.max;
+    return Math.round(Math.exp((i + MIN_BUCKET + 0.5) / BUCKETS_PER_E) * 100) / 100;
   }
   return null;
 }

@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { GatewayError } from "../../errors.js";
 import type { ClientIndex, ClientKeyRejection } from "../../gateway/clients.js";
 import type { Route } from "../../providers/types.js";
@@ -29,46 +29,61 @@ const REJECTIONS: Record<ClientKeyRejection | "client_key_required", string> = {
   client_key_expired: "this client key was rotated out and its grace period is over; use the new key",
 };
 
+/** Who a request is: its client and model allowlist, or null for both while auth is off. */
+export interface Authenticated {
+  client: string | null;
+  allowedModels: readonly string[] | null;
+}
+
+const OPEN: Authenticated = { client: null, allowedModels: null };
+
 /**
- * `/v1/*` client authentication: off while no client exists on a loopback gateway, otherwise a
- * client key in `Authorization: Bearer`, `x-api-key` or `x-gateway-key`. Sets `client` and
- * `allowedModels`; anything else is a 401 in the route's error shape.
+ * `/v1/*` client authentication, framework-free: off while no client exists on a loopback gateway,
+ * otherwise a client key in `Authorization: Bearer`, `x-api-key` or `x-gateway-key`. Anything else
+ * throws a 401 (logged as a row by `onReject` for the logged routes).
  */
-export function clientAuth(opts: ClientAuthOptions): MiddlewareHandler<AppEnv> {
+export function authenticate(
+  opts: ClientAuthOptions,
+  header: (name: string) => string | undefined,
+  meta: { id: string; method: string; path: string },
+): Authenticated {
   const { clients, requireAuth = false, onReject, now = Date.now } = opts;
+  if (!requireAuth && !clients.hasClients()) return OPEN;
+  let reason: ClientKeyRejection | "client_key_required" = "client_key_required";
+  for (const key of presentedKeys(header)) {
+    const result = clients.authenticate(key, now());
+    if ("client" in result) return { client: result.client.name, allowedModels: result.client.models };
+    // Report the most telling reason when several headers carry keys.
+    if (reason === "client_key_required" || reason === "client_key_invalid") reason = result.rejected;
+  }
+  const err = new GatewayError(401, "authentication_error", REJECTIONS[reason], { code: reason });
+  const route = meta.method === "POST" ? LOGGED[meta.path] : undefined;
+  // The app's onError renders it in the route's shape.
+  throw (route && onReject?.({ id: meta.id, route, client: null }, err)) || err;
+}
+
+/** `authenticate` as Hono middleware: sets `client` and `allowedModels`. */
+export function clientAuth(opts: ClientAuthOptions): MiddlewareHandler<AppEnv> {
   return async function clientAuthMiddleware(c, next) {
-    if (!requireAuth && !clients.hasClients()) return next();
-    const presented = presentedKeys(c);
-    let reason: ClientKeyRejection | "client_key_required" = "client_key_required";
-    for (const key of presented) {
-      const result = clients.authenticate(key, now());
-      if ("client" in result) {
-        c.set("client", result.client.name);
-        c.set("allowedModels", result.client.models);
-        return next();
-      }
-      // Report the most telling reason when several headers carry keys.
-      if (reason === "client_key_required" || reason === "client_key_invalid") reason = result.rejected;
-    }
-    const err = new GatewayError(401, "authentication_error", REJECTIONS[reason], { code: reason });
-    const id = c.get("requestId");
-    const route = c.req.method === "POST" ? LOGGED[c.req.path] : undefined;
-    // The app's onError renders it in the route's shape.
-    throw (route && onReject?.({ id, route, client: null }, err)) || err;
+    const meta = { id: c.get("requestId"), method: c.req.method, path: c.req.path };
+    const who = authenticate(opts, (name) => header(c, name), meta);
+    c.set("client", who.client);
+    c.set("allowedModels", who.allowedModels);
+    return next();
   };
 }
 
 /** The distinct keys a request carries, in the order a client most likely meant them for aigw. */
-function presentedKeys(c: Context<AppEnv>): string[] {
+function presentedKeys(header: (name: string) => string | undefined): string[] {
   const keys: string[] = [];
   const add = (value: string | undefined) => {
     const key = value?.trim();
     if (key && !keys.includes(key)) keys.push(key);
   };
-  add(header(c, "x-gateway-key"));
-  const authorization = header(c, "authorization");
+  add(header("x-gateway-key"));
+  const authorization = header("authorization");
   const bearer = authorization && /^bearer\s+(.+)$/i.exec(authorization);
   if (bearer) add(bearer[1]);
-  add(header(c, "x-api-key"));
+  add(header("x-api-key"));
   return keys;
 }

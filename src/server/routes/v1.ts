@@ -1,12 +1,12 @@
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { GatewayError } from "../../errors.js";
 import { type CacheHints, noCacheHints } from "../../gateway/cache.js";
 import { toGatewayError } from "../../gateway/error-shape.js";
 import type { Gateway, GatewayResponse } from "../../gateway/index.js";
 import type { Route } from "../../providers/types.js";
 import type { AppEnv } from "../app.js";
-import { readJsonBody } from "../body.js";
-import { clientSignal, header, queryString } from "../node-request.js";
+import { readJson } from "../body.js";
+import { type RequestSource, sourceOf } from "../node-request.js";
 import { countTokensRoute } from "./count-tokens.js";
 import { responsesHooks, responsesRoutes } from "./responses.js";
 
@@ -16,59 +16,87 @@ export interface ProxyHooks {
   after(body: Record<string, unknown>, res: GatewayResponse, client: string | null): GatewayResponse;
 }
 
-/** `POST /v1/chat/completions`, `/v1/messages`, `/v1/embeddings`: parse, hand to the pipeline, send back. */
-export function proxyRoutes(app: Hono<AppEnv>, gateway: Gateway, opts: { maxBody: number }): void {
-  const handler = (route: Route, hooks?: ProxyHooks) =>
-    async function proxy(c: Context<AppEnv>): Promise<Response> {
-      const id = c.get("requestId");
-      const client = c.get("client");
-      const signal = clientSignal(c);
-      let body: Record<string, unknown>;
+/** Who is asking, as the app's middleware (or the node fast path) found out. */
+export interface ProxyMeta {
+  id: string;
+  client: string | null;
+  allowedModels: readonly string[] | null;
+}
+
+/** One proxy route, framework-free: read the request from `src`, hand it to the pipeline. */
+export type ProxyHandler = (src: RequestSource, meta: ProxyMeta) => Promise<GatewayResponse>;
+
+/** The routes served by `proxyHandler`, by path: the Hono routes and the node fast path share them. */
+export function proxyEndpoints(gateway: Gateway, opts: { maxBody: number }): Map<string, ProxyHandler> {
+  return new Map([
+    ["/v1/chat/completions", proxyHandler(gateway, "chat", opts.maxBody)],
+    ["/v1/messages", proxyHandler(gateway, "messages", opts.maxBody)],
+    ["/v1/embeddings", proxyHandler(gateway, "embeddings", opts.maxBody)],
+    ["/v1/responses", proxyHandler(gateway, "responses", opts.maxBody, responsesHooks(gateway))],
+  ]);
+}
+
+function proxyHandler(gateway: Gateway, route: Route, maxBody: number, hooks?: ProxyHooks): ProxyHandler {
+  return async function proxy(src, { id, client, allowedModels }) {
+    const signal = src.signal();
+    let body: Record<string, unknown>;
+    try {
+      body = await readJson(src, maxBody);
+    } catch (thrown) {
+      // A client that goes away (or stalls) mid-body still leaves its row.
+      const err =
+        thrown instanceof GatewayError
+          ? thrown
+          : new GatewayError(400, "invalid_request_error", "the request body did not arrive in full", {
+              code: "client_aborted",
+            });
+      throw gateway.pipeline.reject({ id, route, client }, err);
+    }
+    const headers: Record<string, string> = {};
+    for (const name of gateway.forwardHeaders) {
+      const value = src.header(name);
+      if (value !== undefined) headers[name] = value;
+    }
+    if (hooks) {
       try {
-        body = await readJsonBody(c, opts.maxBody);
+        body = hooks.before(body, client);
       } catch (thrown) {
-        // A client that goes away (or stalls) mid-body still leaves its row.
-        const err =
-          thrown instanceof GatewayError
-            ? thrown
-            : new GatewayError(400, "invalid_request_error", "the request body did not arrive in full", {
-                code: "client_aborted",
-              });
-        throw gateway.pipeline.reject({ id, route, client }, err);
+        // Before the pipeline, yet still the request's one row; the error renderer answers in the route's shape.
+        throw gateway.pipeline.reject({ id, route, client, body }, toGatewayError(thrown));
       }
-      const headers: Record<string, string> = {};
-      for (const name of gateway.forwardHeaders) {
-        const value = header(c, name);
-        if (value !== undefined) headers[name] = value;
-      }
-      if (hooks) {
-        try {
-          body = hooks.before(body, client);
-        } catch (thrown) {
-          // Before the pipeline, yet still the request's one row; onError renders it in the route's shape.
-          throw gateway.pipeline.reject({ id, route, client, body }, toGatewayError(thrown));
-        }
-      }
-      const res = await gateway.pipeline.handle({
-        id,
-        route,
-        body,
-        headers,
-        query: queryString(c),
-        client,
-        allowedModels: c.get("allowedModels"),
-        tags: header(c, "x-aigw-tags") ?? null,
-        cacheHints: cacheHints(c),
-        signal,
-      });
-      return toResponse(hooks ? hooks.after(body, res, client) : res);
-    };
-  app.post("/v1/chat/completions", handler("chat"));
-  app.post("/v1/messages", handler("messages"));
-  app.post("/v1/embeddings", handler("embeddings"));
-  app.post("/v1/responses", handler("responses", responsesHooks(gateway)));
+    }
+    const res = await gateway.pipeline.handle({
+      id,
+      route,
+      body,
+      headers,
+      query: src.query(),
+      client,
+      allowedModels,
+      tags: src.header("x-aigw-tags") ?? null,
+      cacheHints: cacheHints(src),
+      signal,
+    });
+    return hooks ? hooks.after(body, res, client) : res;
+  };
+}
+
+/** `POST /v1/chat/completions`, `/v1/messages`, `/v1/embeddings`, `/v1/responses`: parse, hand to the pipeline, send back. */
+export function proxyRoutes(
+  app: Hono<AppEnv>,
+  gateway: Gateway,
+  opts: { maxBody: number },
+): Map<string, ProxyHandler> {
+  const endpoints = proxyEndpoints(gateway, opts);
+  for (const [path, handler] of endpoints) {
+    app.post(path, async (c) => {
+      const meta = { id: c.get("requestId"), client: c.get("client"), allowedModels: c.get("allowedModels") };
+      return toResponse(await handler(sourceOf(c), meta));
+    });
+  }
   responsesRoutes(app, gateway);
   countTokensRoute(app, gateway, opts);
+  return endpoints;
 }
 
 export function toResponse(res: GatewayResponse): Response {
@@ -96,11 +124,11 @@ export function toResponse(res: GatewayResponse): Response {
 }
 
 /** `Cache-Control: no-cache|no-store`, `x-aigw-cache-ttl`, `x-aigw-cache-namespace`, `x-aigw-cache-mode`. */
-function cacheHints(c: Context<AppEnv>): CacheHints {
-  const control = header(c, "cache-control");
-  const ttl = header(c, "x-aigw-cache-ttl");
-  const namespace = header(c, "x-aigw-cache-namespace");
-  const mode = header(c, "x-aigw-cache-mode");
+function cacheHints(src: RequestSource): CacheHints {
+  const control = src.header("cache-control");
+  const ttl = src.header("x-aigw-cache-ttl");
+  const namespace = src.header("x-aigw-cache-namespace");
+  const mode = src.header("x-aigw-cache-mode");
   if (!control && !ttl && !namespace && !mode) return noCacheHints;
   const seconds = Number(ttl);
   return {
