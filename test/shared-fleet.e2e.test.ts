@@ -170,6 +170,20 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
     expect(fake.requests.map((r) => r.path)).toHaveLength(1);
   });
 
+  it("clears the fleet's cache with aigw cache clear on any home", async () => {
+    const stats = await runCli(["cache", "stats", "--json"], { home: dirs[1]!, env: MASTER });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect((JSON.parse(stats.stdout) as { shared_entries: number }).shared_entries).toBeGreaterThan(0);
+    const cleared = await runCli(["cache", "clear", "--model", "up/*"], { home: dirs[1]!, env: MASTER });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/in the fleet's shared cache/);
+    fake.reset();
+    const again = await ask(urls[2]!, open, "cached question");
+    sent += 1;
+    expect(again.response.headers.get("x-aigw-cache")).toBe("MISS");
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it("has identical requests in flight on two instances wait for one upstream call", async () => {
     fake.reset();
     fake.script({ match: "/v1/chat", delayMs: 400 });

@@ -8,6 +8,7 @@ import type { UsageLog } from "../../store/usage-log.js";
 import { formatCount, formatPercent, formatUsd } from "../../ui/format.js";
 import { CliError } from "../cli-error.js";
 import { homeOf, parseSince } from "../common.js";
+import { cliSharedSettings } from "../shared.js";
 import { renderTable } from "../table.js";
 
 /** Opens the cache of the home folder for one command and closes it after. */
@@ -47,6 +48,13 @@ const statsCommand = new Command("stats")
       },
       { existing: true },
     );
+    const shared = cliSharedSettings(homeOf(command, { existing: true }));
+    if (shared?.redis) {
+      const { withSharedCache } = await import("./shared-cache.js");
+      Object.assign(report, {
+        shared_entries: await withSharedCache(shared.redis, shared.prefix, (fleet) => fleet.count()),
+      });
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;
@@ -58,6 +66,9 @@ const statsCommand = new Command("stats")
           chalk.dim(` (database file ${(report.db_bytes / 1024 / 1024).toFixed(1)} MB)`),
         `since ${report.since}: ${formatCount(window.hits)} hits of ${formatCount(window.requests)} cacheable requests ` +
           `(${formatPercent(window.hits, window.requests)}), ${formatUsd(window.saved_usd)} saved`,
+        ...("shared_entries" in report
+          ? [`${formatCount(Number(report.shared_entries))} entries in the fleet's shared cache (Redis)`]
+          : []),
         "",
       ].join("\n"),
     );
@@ -96,11 +107,24 @@ const clearCommand = new Command("clear")
     if (olderThanMs === null)
       throw new CliError(`--older-than: cannot read "${opts.olderThan}"`, 'use "1d", "12h" or "30m"', 2);
     const everything = opts.model === undefined && olderThanMs === undefined;
-    const deleted = await withCache(command, async (cache) => {
-      if (everything && !opts.yes) await confirmClearAll(cache.stats(0).entries);
-      return cache.clear({ model: opts.model, olderThanMs });
-    });
-    process.stdout.write(`deleted ${formatCount(deleted)} cached answer${deleted === 1 ? "" : "s"}\n`);
+    const shared = cliSharedSettings(homeOf(command));
+    const local = (extra: number) =>
+      withCache(command, async (cache) => {
+        if (everything && !opts.yes) await confirmClearAll(cache.stats(0).entries + extra);
+        return cache.clear({ model: opts.model, olderThanMs });
+      });
+    const plural = (n: number) => `${formatCount(n)} cached answer${n === 1 ? "" : "s"}`;
+    if (!shared?.redis) {
+      process.stdout.write(`deleted ${plural(await local(0))}\n`);
+      return;
+    }
+    const { withSharedCache } = await import("./shared-cache.js");
+    const before = olderThanMs === undefined ? undefined : Date.now() - olderThanMs;
+    const [here, there] = await withSharedCache(shared.redis, shared.prefix, async (fleet) => [
+      await local(everything && !opts.yes ? await fleet.count() : 0),
+      await fleet.clear({ ...(opts.model ? { model: opts.model } : {}), ...(before ? { before } : {}) }),
+    ]);
+    process.stdout.write(`deleted ${plural(here)} here and ${plural(there)} in the fleet's shared cache\n`);
   });
 
 /** Asks y/N on a terminal; off one, refuses: a script must say --yes to empty the whole cache. */

@@ -199,15 +199,13 @@ export class RedisHotState implements HotState {
     const b = (key: string) => this.key("b", key);
     return {
       usable: () => this.link.usable,
-      add: (keys, micros) =>
-        this.link.later(
-          async () =>
-            (await this.link.script(
-              ADD_SPEND,
-              keys.map((k) => b(k.key)),
-              [micros, ...keys.map((k) => k.ttlMs)],
-            )) as number[],
-        ),
+      // Not deferred: the next request, on any instance, must see this spend.
+      add: async (keys, micros) =>
+        (await this.link.script(
+          ADD_SPEND,
+          keys.map((k) => b(k.key)),
+          [micros, ...keys.map((k) => k.ttlMs)],
+        )) as number[],
       seed: (totals) =>
         void this.link
           .script(
