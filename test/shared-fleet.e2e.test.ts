@@ -232,13 +232,16 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
     await new Promise((r) => setTimeout(r, 700));
     let answered = 0;
     let refused: unknown = null;
-    // One at a time, round-robin: spend is known after each answer, so no request is in flight at the cap.
+    // One at a time, round-robin: spend is known after each answer, so no request is in flight at the
+    // cap. The spend goes to Redis just after the answer; a health check on the same instance waits
+    // that moment out (a process descheduled on a busy machine could otherwise send it late).
     for (let i = 0; i < 12 && !refused; i++) {
       sent += 1;
       await ask(urls[i % 3]!, spender, `budget ${i}`).then(
         () => answered++,
         (err: unknown) => (refused = err),
       );
+      await fetch(`${urls[i % 3]}/aigw/health`);
     }
     expect(answered).toBe(Math.ceil(budget / cost));
     expect((refused as { type?: string } | null)?.type).toBe("budget_exceeded");
