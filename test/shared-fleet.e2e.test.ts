@@ -52,6 +52,9 @@ function home(shared: string[]): string {
     "    type: openai-compatible",
     `    base_url: ${fake.openaiBaseUrl}`,
     "    limits: { rpm: 4 }",
+    "  hdr:", // no limits of its own: only what its rate-limit headers teach
+    "    type: openai-compatible",
+    `    base_url: ${fake.openaiBaseUrl}`,
     "queue: { max_wait: 2s }",
     "pricing:",
     '  "up/*": { input: 100000, output: 100000 }',
@@ -250,6 +253,27 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
       await expect(ask(url, spender, "budget again")).rejects.toMatchObject({ status: 429 });
     }
   }, 30_000);
+
+  it("pauses every instance when one learns from upstream headers that requests are spent", async () => {
+    fake.reset();
+    const spent = { "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "30s" };
+    fake.script({ match: "/v1/chat", headers: spent });
+    await ask(urls[0]!, open, "spent", "hdr/m");
+    sent += 1;
+    const paused = async (dir: string) =>
+      ((await status(dir)).limiters as { provider: string; pausedUntil: number | null }[]).some(
+        (l) => l.provider === "hdr" && l.pausedUntil,
+      );
+    let learned = false;
+    for (let i = 0; i < 40 && !learned; i++) {
+      learned = await paused(dirs[1]!);
+      if (!learned) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(learned).toBe(true);
+    sent += 1;
+    await expect(ask(urls[1]!, open, "after the pause", "hdr/m")).rejects.toMatchObject({ status: 429 });
+    expect(fake.requests).toHaveLength(1);
+  }, 20_000);
 
   it("shows on one instance's tail the requests another served", async () => {
     const tail = spawn(process.execPath, [BIN, "tail", "--json"], {
