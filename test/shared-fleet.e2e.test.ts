@@ -52,6 +52,9 @@ function home(shared: string[]): string {
     "    type: openai-compatible",
     `    base_url: ${fake.openaiBaseUrl}`,
     "    limits: { rpm: 4 }",
+    "  hdr:", // no limits of its own: only what its rate-limit headers teach
+    "    type: openai-compatible",
+    `    base_url: ${fake.openaiBaseUrl}`,
     "queue: { max_wait: 2s }",
     "pricing:",
     '  "up/*": { input: 100000, output: 100000 }',
@@ -170,6 +173,20 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
     expect(fake.requests.map((r) => r.path)).toHaveLength(1);
   });
 
+  it("clears the fleet's cache with aigw cache clear on any home", async () => {
+    const stats = await runCli(["cache", "stats", "--json"], { home: dirs[1]!, env: MASTER });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect((JSON.parse(stats.stdout) as { shared_entries: number }).shared_entries).toBeGreaterThan(0);
+    const cleared = await runCli(["cache", "clear", "--model", "up/*"], { home: dirs[1]!, env: MASTER });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/in the fleet's shared cache/);
+    fake.reset();
+    const again = await ask(urls[2]!, open, "cached question");
+    sent += 1;
+    expect(again.response.headers.get("x-aigw-cache")).toBe("MISS");
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it("has identical requests in flight on two instances wait for one upstream call", async () => {
     fake.reset();
     fake.script({ match: "/v1/chat", delayMs: 400 });
@@ -218,13 +235,16 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
     await new Promise((r) => setTimeout(r, 700));
     let answered = 0;
     let refused: unknown = null;
-    // One at a time, round-robin: spend is known after each answer, so no request is in flight at the cap.
+    // One at a time, round-robin: spend is known after each answer, so no request is in flight at the
+    // cap. The spend goes to Redis just after the answer; a health check on the same instance waits
+    // that moment out (a process descheduled on a busy machine could otherwise send it late).
     for (let i = 0; i < 12 && !refused; i++) {
       sent += 1;
       await ask(urls[i % 3]!, spender, `budget ${i}`).then(
         () => answered++,
         (err: unknown) => (refused = err),
       );
+      await fetch(`${urls[i % 3]}/aigw/health`);
     }
     expect(answered).toBe(Math.ceil(budget / cost));
     expect((refused as { type?: string } | null)?.type).toBe("budget_exceeded");
@@ -233,6 +253,27 @@ describe("three gateways sharing Redis and PostgreSQL", () => {
       await expect(ask(url, spender, "budget again")).rejects.toMatchObject({ status: 429 });
     }
   }, 30_000);
+
+  it("pauses every instance when one learns from upstream headers that requests are spent", async () => {
+    fake.reset();
+    const spent = { "x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "30s" };
+    fake.script({ match: "/v1/chat", headers: spent });
+    await ask(urls[0]!, open, "spent", "hdr/m");
+    sent += 1;
+    const paused = async (dir: string) =>
+      ((await status(dir)).limiters as { provider: string; pausedUntil: number | null }[]).some(
+        (l) => l.provider === "hdr" && l.pausedUntil,
+      );
+    let learned = false;
+    for (let i = 0; i < 40 && !learned; i++) {
+      learned = await paused(dirs[1]!);
+      if (!learned) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(learned).toBe(true);
+    sent += 1;
+    await expect(ask(urls[1]!, open, "after the pause", "hdr/m")).rejects.toMatchObject({ status: 429 });
+    expect(fake.requests).toHaveLength(1);
+  }, 20_000);
 
   it("shows on one instance's tail the requests another served", async () => {
     const tail = spawn(process.execPath, [BIN, "tail", "--json"], {

@@ -16,7 +16,7 @@ let fake: FakeUpstream;
 const homes: { dir: string; cleanup: () => void }[] = [];
 const servers: CliServer[] = [];
 
-function home(postgresUrl: string, prefix = "pgtest"): string {
+function home(postgresUrl: string, prefix = "pgtest", extra: string[] = []): string {
   const h = tempHome();
   homes.push(h);
   const config = [
@@ -29,6 +29,7 @@ function home(postgresUrl: string, prefix = "pgtest"): string {
     "shared:",
     `  postgres: ${postgresUrl}`,
     `  prefix: ${prefix}`,
+    ...extra,
   ].join("\n");
   writeFileSync(join(h.dir, "config.yaml"), `${config}\n`);
   return h.dir;
@@ -111,6 +112,27 @@ describe("shared.postgres", () => {
     await expect(
       client(ga.url).responses.create({ model: "up/m", input: "x", previous_response_id: "resp_unknown" }),
     ).rejects.toMatchObject({ status: 400 });
+  }, 60_000);
+
+  it("starts a new gateway's budgets from the spend every gateway logged", async () => {
+    const priced = ["pricing:", '  "up/*": { input: 100000, output: 100000 }'];
+    const [a, c] = [home(postgres.url, "pgbudget", priced), home(postgres.url, "pgbudget", priced)];
+    const added = await runCli(["clients", "add", "payer", "--json", "--daily-budget", "1"], { home: a });
+    const { key } = JSON.parse(added.stdout) as { key: string };
+    const ga = await startCli(["--port", "0"], { home: a });
+    servers.push(ga);
+    await ask(ga.url, key); // more than half of $1 each
+    await ask(ga.url, key); // spent
+    await expect(ask(ga.url, key)).rejects.toMatchObject({ status: 429 });
+    // Once a's rows are in PostgreSQL, a gateway started from another home refuses the client too.
+    for (let i = 0, total = 0; i < 50 && total < 3; i++) {
+      const stats = await runCli(["stats", "--json"], { home: c });
+      total = (JSON.parse(stats.stdout) as { total: { requests: number } }).total.requests;
+      if (total < 3) await new Promise((r) => setTimeout(r, 100));
+    }
+    const gc = await startCli(["--port", "0"], { home: c });
+    servers.push(gc);
+    await expect(ask(gc.url, key)).rejects.toMatchObject({ status: 429, type: "budget_exceeded" });
   }, 60_000);
 
   it("refuses to start when PostgreSQL cannot be reached, naming it without the password", async () => {

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from "../config/load.js";
 import type { HomePaths } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
-import { redactUrl, sharedSettings } from "../config/shared.js";
+import { redactUrl, type SharedSettings, sharedSettings } from "../config/shared.js";
 import type { HotState } from "../gateway/hot-state.js";
 import type { RedisHotState } from "../gateway/shared/redis-hot-state.js";
 import type { Db } from "../store/db.js";
@@ -55,16 +55,19 @@ export async function openShared(config: Config, onFail: () => void): Promise<Sh
   };
 }
 
-/** For CLI commands: the PostgreSQL stores when the config shares them, else null (use SQLite). */
-export async function cliPgStores(paths: HomePaths, explicit?: string): Promise<PgStores | null> {
-  let config: Config;
+/** The shared settings of the config a CLI command runs with (null: nothing is shared). */
+export function cliSharedSettings(paths: HomePaths, explicit?: string): SharedSettings | null {
   try {
-    config = loadConfig({ explicit, homeConfig: paths.config }).config;
+    return sharedSettings(loadConfig({ explicit, homeConfig: paths.config }).config);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  const settings = sharedSettings(config);
+}
+
+/** For CLI commands: the PostgreSQL stores when the config shares them, else null (use SQLite). */
+export async function cliPgStores(paths: HomePaths, explicit?: string): Promise<PgStores | null> {
+  const settings = cliSharedSettings(paths, explicit);
   if (!settings?.postgres) return null;
   const { openPgStores, PgError } = await import("../store/pg/index.js");
   try {

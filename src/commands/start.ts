@@ -131,7 +131,8 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   try {
     gateway = createGateway({
       config,
-      usage: createUsageLog(db),
+      // Budgets start from the fleet's spend when the usage log is shared (this home's rows otherwise).
+      usage: shared.pg ? { ...createUsageLog(db), spendSince: shared.pg.spendSince } : createUsageLog(db),
       keys: keyStore,
       responseCache: createResponseCache(db, { maxBytes: config.cache.max_size }),
       storedResponses: shared.pg?.storedResponses ?? createStoredResponses(db),

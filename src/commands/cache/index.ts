@@ -9,6 +9,7 @@ import type { UsageLog } from "../../store/usage-log.js";
 import { formatCount, formatPercent, formatUsd } from "../../ui/format.js";
 import { CliError } from "../cli-error.js";
 import { homeOf, parseSince } from "../common.js";
+import { cliSharedSettings } from "../shared.js";
 import { renderTable } from "../table.js";
 
 interface CacheStores {
@@ -61,6 +62,13 @@ const statsCommand = new Command("stats")
       },
       { existing: true },
     );
+    const shared = cliSharedSettings(homeOf(command, { existing: true }));
+    if (shared?.redis) {
+      const { withSharedCache } = await import("./shared-cache.js");
+      Object.assign(report, {
+        shared_entries: await withSharedCache(shared.redis, shared.prefix, (fleet) => fleet.count()),
+      });
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       return;
@@ -73,6 +81,9 @@ const statsCommand = new Command("stats")
         `since ${report.since}: ${formatCount(window.hits)} hits of ${formatCount(window.requests)} cacheable requests ` +
           `(${formatPercent(window.hits, window.requests)}), ${formatUsd(window.saved_usd)} saved`,
         `${formatCount(report.stored_responses)} stored responses${chalk.dim(" (for previous_response_id)")}`,
+        ...("shared_entries" in report
+          ? [`${formatCount(Number(report.shared_entries))} entries in the fleet's shared cache (Redis)`]
+          : []),
         "",
       ].join("\n"),
     );
@@ -125,17 +136,33 @@ const clearCommand = new Command("clear")
       const everything = opts.model === undefined && olderThanMs === undefined;
       const answers = opts.only !== "responses";
       const responses = opts.only !== "answers";
-      const deleted = await withCache(command, async ({ cache, stored }) => {
-        if (everything && !opts.yes)
-          await confirmClearAll(answers ? cache.stats(0).entries : 0, responses ? stored.count() : 0);
-        const before = olderThanMs === undefined ? undefined : Date.now() - olderThanMs;
-        return {
-          answers: answers ? cache.clear({ model: opts.model, olderThanMs }) : 0,
-          responses: responses ? stored.clear(before, opts.model) : 0,
-        };
-      });
+      const before = olderThanMs === undefined ? undefined : Date.now() - olderThanMs;
+      const local = (fleetEntries: number) =>
+        withCache(command, async ({ cache, stored }) => {
+          if (everything && !opts.yes)
+            await confirmClearAll(
+              answers ? cache.stats(0).entries + fleetEntries : 0,
+              responses ? stored.count() : 0,
+            );
+          return {
+            answers: answers ? cache.clear({ model: opts.model, olderThanMs }) : 0,
+            responses: responses ? stored.clear(before, opts.model) : 0,
+          };
+        });
+      const shared = answers ? cliSharedSettings(homeOf(command)) : null;
+      let deleted: { answers: number; responses: number };
+      let fleet: number | null = null;
+      if (!shared?.redis) deleted = await local(0);
+      else {
+        const { withSharedCache } = await import("./shared-cache.js");
+        [deleted, fleet] = await withSharedCache(shared.redis, shared.prefix, async (remote) => [
+          await local(everything && !opts.yes ? await remote.count() : 0),
+          await remote.clear({ ...(opts.model ? { model: opts.model } : {}), ...(before ? { before } : {}) }),
+        ]);
+      }
       const said = [
         answers ? plural(deleted.answers, "cached answer") : null,
+        fleet !== null ? `${plural(fleet, "cached answer")} in the fleet's shared cache` : null,
         responses ? plural(deleted.responses, "stored response") : null,
       ];
       process.stdout.write(`deleted ${said.filter(Boolean).join(", ")}\n`);

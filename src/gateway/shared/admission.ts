@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { UpstreamAdmission } from "../limiters.js";
 import { type Permit, QueueTimeoutError, TokenBucket } from "../limits/index.js";
 import type { RedisLink } from "./redis-link.js";
-import { ADJUST_BUCKET, REFRESH_LEASE, TAKE_CLIENT, TAKE_LEASE } from "./scripts.js";
+import { ADJUST_BUCKET, REFRESH_LEASE, TAKE_LEASE, TAKE_RATE } from "./scripts.js";
 
 const LEASE_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +63,7 @@ export class SharedAdmission {
   ): Promise<void> {
     const keys = [this.key("u", scope, "rpm"), this.key("u", scope, "tpm")];
     for (;;) {
-      const [wait] = (await this.link.script(TAKE_CLIENT, keys, [rpm, tpm, tokens])) as [number];
+      const [wait] = (await this.link.script(TAKE_RATE, keys, [rpm, tpm, tokens])) as [number];
       if (wait <= 0) return;
       if (opts.signal.aborted || Date.now() + wait > opts.deadline)
         throw new QueueTimeoutError(

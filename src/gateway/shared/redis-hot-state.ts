@@ -9,8 +9,8 @@ import type { ClientLimits, RateHeaders } from "../limiters.js";
 import type { GatewayRequest } from "../pipeline.js";
 import { SharedAdmission } from "./admission.js";
 import { RedisLink } from "./redis-link.js";
-import { type FlightContext, RedisFlights } from "./remote-flight.js";
-import { ADD_SPEND, ADJUST_BUCKET, HEARTBEAT, SEED_SPEND, TAKE_CLIENT } from "./scripts.js";
+import { type FlightContext, LEAD_MS, RedisFlights } from "./remote-flight.js";
+import { ADD_SPEND, ADJUST_BUCKET, HEARTBEAT, PREFETCH, SEED_SPEND } from "./scripts.js";
 import { type ClientDecision, SharedClientLimits } from "./shared-client-limits.js";
 import { SharedEventBus } from "./shared-events.js";
 
@@ -24,7 +24,7 @@ const HEARTBEAT_WINDOW_MS = 3000;
 
 /**
  * Hot state in Redis, for several gateways acting as one. Each request costs one round trip before
- * the pipeline (client buckets, budget totals and the cache lookup with its single-flight, pipelined),
+ * the pipeline (one script: client buckets, budget totals, the cache lookup with its single-flight),
  * and writes after it are not awaited. While Redis is unreachable every part falls back to local
  * behaviour, limits cut to this instance's share.
  */
@@ -128,20 +128,41 @@ export class RedisHotState implements HotState {
   async around<T>(req: GatewayRequest, run: () => Promise<T>): Promise<T> {
     if (!this.link.usable || !this.parts) return run();
     const ctx: Prefetched = { client: null, cache: new Map(), leads: new Map(), ledElsewhere: new Set() };
-    const tasks: Promise<unknown>[] = [];
     const client = req.client ? this.parts.clients.get(req.client) : null;
-    const clientTask = this.takeClient(req, client, ctx);
-    if (clientTask) tasks.push(clientTask);
+    const take = this.clientTake(req, client, ctx);
     const budgetKeys = this.parts.budgets.fleetKeys(client);
-    if (budgetKeys.length) tasks.push(this.readSpend(budgetKeys));
     const cacheKey = this.cacheKey(req);
-    if (cacheKey) tasks.push(this.flights.prefetch(cacheKey, ctx));
+    if (!take && !budgetKeys.length && !cacheKey) return this.als.run(ctx, run);
+    const name = take?.name ?? "-";
+    const lead = cacheKey ? this.flights.leadId() : "";
+    let reply: unknown[];
     try {
-      await Promise.all(tasks);
+      reply = (await this.link.script(
+        PREFETCH,
+        [
+          this.key("c", name, "rpm"),
+          this.key("c", name, "tpm"),
+          this.key("cache", cacheKey ?? "-"),
+          this.key("lead", cacheKey ?? "-"),
+          ...budgetKeys.map((k) => this.key("b", k)),
+        ],
+        [take?.rpm ?? 0, take?.tpm ?? 0, take?.tokens ?? 0, cacheKey ? 1 : 0, lead, LEAD_MS],
+      )) as unknown[];
     } catch {
+      // Redis failed (or was slow): this request is limited locally; a lead the script took is given back.
+      if (cacheKey) ctx.leads.set(cacheKey, lead);
       this.flights.release(ctx);
-      return run(); // Redis failed mid-way: this request is limited locally
+      return run();
     }
+    if (take) this.decided(take, reply as [number, string, string, number], ctx);
+    if (cacheKey) {
+      const [entry, led, elsewhere] = reply.slice(4, 7) as [string | null, number, number];
+      this.flights.accept(ctx, cacheKey, lead, { entry, led: led === 1, elsewhere: elsewhere === 1 });
+    }
+    budgetKeys.forEach((k, i) => {
+      const v = reply[7 + i];
+      if (v) this.parts!.budgets.adopt(k, Number(v));
+    });
     return this.als.run(ctx, async () => {
       try {
         return await run();
@@ -199,15 +220,13 @@ export class RedisHotState implements HotState {
     const b = (key: string) => this.key("b", key);
     return {
       usable: () => this.link.usable,
-      add: (keys, micros) =>
-        this.link.later(
-          async () =>
-            (await this.link.script(
-              ADD_SPEND,
-              keys.map((k) => b(k.key)),
-              [micros, ...keys.map((k) => k.ttlMs)],
-            )) as number[],
-        ),
+      // Not deferred: the next request, on any instance, must see this spend.
+      add: async (keys, micros) =>
+        (await this.link.script(
+          ADD_SPEND,
+          keys.map((k) => b(k.key)),
+          [micros, ...keys.map((k) => k.ttlMs)],
+        )) as number[],
       seed: (totals) =>
         void this.link
           .script(
@@ -219,14 +238,8 @@ export class RedisHotState implements HotState {
     };
   }
 
-  private async readSpend(keys: string[]): Promise<void> {
-    const values = await this.link.run((c) => c.mGet(keys.map((k) => this.key("b", k))));
-    values.forEach((v, i) => {
-      if (v) this.parts!.budgets.adopt(keys[i]!, Number(v));
-    });
-  }
-
-  private takeClient(req: GatewayRequest, client: ClientInfo | null, ctx: Prefetched): Promise<void> | null {
+  /** What the prefetch takes from the client's buckets; null when it has no limits or is known over them. */
+  private clientTake(req: GatewayRequest, client: ClientInfo | null, ctx: Prefetched) {
     const rpm = client?.rpm ?? this.defaults.rpm ?? 0;
     const tpm = client?.tpm ?? this.defaults.tpm ?? 0;
     if (!rpm && !tpm) return null;
@@ -237,24 +250,27 @@ export class RedisHotState implements HotState {
       ctx.client = { waitMs: until - now, headers: {}, taken: false, used: false, name, rpm, tpm };
       return null;
     }
-    const tokens = tpm ? this.parts!.limiters.estimate(req.body) : 0;
-    return this.link
-      .script(TAKE_CLIENT, [this.key("c", name, "rpm"), this.key("c", name, "tpm")], [rpm, tpm, tokens])
-      .then((reply) => {
-        const [wait, r, k, full] = reply as [number, string, string, number];
-        const headers: RateHeaders = {};
-        if (rpm) {
-          headers["x-ratelimit-limit-requests"] = String(rpm);
-          headers["x-ratelimit-remaining-requests"] = String(Math.max(0, Math.floor(Number(r))));
-          headers["x-ratelimit-reset-requests"] = `${Math.ceil(full / 1000)}s`;
-        }
-        if (tpm) {
-          headers["x-ratelimit-limit-tokens"] = String(tpm);
-          headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, Math.floor(Number(k))));
-        }
-        if (wait > 0) this.over.set(name, Date.now() + wait);
-        ctx.client = { waitMs: wait, headers, taken: wait === 0 && rpm > 0, used: false, name, rpm, tpm };
-      });
+    return { name, rpm, tpm, tokens: tpm ? this.parts!.limiters.estimate(req.body) : 0 };
+  }
+
+  private decided(
+    take: { name: string; rpm: number; tpm: number },
+    [wait, r, k, full]: [number, string, string, number],
+    ctx: Prefetched,
+  ): void {
+    const { name, rpm, tpm } = take;
+    const headers: RateHeaders = {};
+    if (rpm) {
+      headers["x-ratelimit-limit-requests"] = String(rpm);
+      headers["x-ratelimit-remaining-requests"] = String(Math.max(0, Math.floor(Number(r))));
+      headers["x-ratelimit-reset-requests"] = `${Math.ceil(full / 1000)}s`;
+    }
+    if (tpm) {
+      headers["x-ratelimit-limit-tokens"] = String(tpm);
+      headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, Math.floor(Number(k))));
+    }
+    if (wait > 0) this.over.set(name, Date.now() + wait);
+    ctx.client = { waitMs: wait, headers, taken: wait === 0 && rpm > 0, used: false, name, rpm, tpm };
   }
 
   private cacheKey(req: GatewayRequest): string | null {

@@ -1,7 +1,7 @@
 import type { CacheEntry } from "../../store/response-cache.js";
 import type { RemoteFlights } from "../cache.js";
 import type { RedisLink } from "./redis-link.js";
-import { CACHE_OR_LEAD, CACHE_OR_LED, END_LEAD } from "./scripts.js";
+import { CACHE_OR_LED, END_LEAD } from "./scripts.js";
 
 /** How long a lead marker outlives a gateway that died while leading. */
 export const LEAD_MS = 60_000;
@@ -16,8 +16,8 @@ export interface FlightContext {
 }
 
 /**
- * Single-flight across the fleet: the prefetch looks the key up and, on a miss, takes its lead
- * marker in the same atomic step; a request that finds another gateway leading polls for the entry
+ * Single-flight across the fleet: the prefetch (one script with the client's buckets) looks the key
+ * up and, on a miss, takes its lead marker in the same atomic step; a request that finds another gateway leading polls for the entry
  * that gateway stores (or for the marker to go, when that gateway failed).
  */
 export class RedisFlights implements RemoteFlights {
@@ -29,18 +29,21 @@ export class RedisFlights implements RemoteFlights {
     private readonly context: () => FlightContext | undefined,
   ) {}
 
-  /** The prefetch step for one cacheable request; fills `ctx`. */
-  async prefetch(cacheKey: string, ctx: FlightContext): Promise<void> {
-    const id = `${this.instance}:${++this.seq}`;
-    const keys = [this.key("cache", cacheKey), this.key("lead", cacheKey)];
-    const [entry, led, elsewhere] = (await this.link.script(CACHE_OR_LEAD, keys, [id, LEAD_MS])) as [
-      string | null,
-      number,
-      number,
-    ];
-    ctx.cache.set(cacheKey, entry ? revive(entry) : null);
-    if (led === 1) ctx.leads.set(cacheKey, id);
-    if (elsewhere === 1) ctx.ledElsewhere.add(cacheKey);
+  /** A lead id for the prefetch to set when it finds no entry and no leader. */
+  leadId(): string {
+    return `${this.instance}:${++this.seq}`;
+  }
+
+  /** What the prefetch found for a cacheable request: the entry, or who leads it. */
+  accept(
+    ctx: FlightContext,
+    cacheKey: string,
+    id: string,
+    found: { entry: string | null; led: boolean; elsewhere: boolean },
+  ): void {
+    ctx.cache.set(cacheKey, found.entry ? revive(found.entry) : null);
+    if (found.led) ctx.leads.set(cacheKey, id);
+    if (found.elsewhere) ctx.ledElsewhere.add(cacheKey);
   }
 
   /** Gives back leads the request took but never used (it was refused before it could lead). */
@@ -59,7 +62,7 @@ export class RedisFlights implements RemoteFlights {
     if (id) ctx!.leads.delete(cacheKey);
     else if (ctx && this.link.usable) {
       // Leading after a failed leader elsewhere: mark it so later arrivals wait for this one.
-      const lead = `${this.instance}:${++this.seq}`;
+      const lead = this.leadId();
       id = lead;
       this.link.send((c) => c.set(this.key("lead", cacheKey), lead, { PX: LEAD_MS }));
     }

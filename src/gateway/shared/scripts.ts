@@ -3,11 +3,8 @@
  * Levels are kept as decimal strings (Lua numbers are doubles; Redis would truncate returned floats).
  */
 
-/**
- * A client's rpm and tpm buckets, taken together or not at all. KEYS: rpm bucket, tpm bucket.
- * ARGV: rpm (0 = none), tpm (0 = none), tokens to take. Returns {wait ms, rpm level, tpm level, rpm ms to full}.
- */
-export const TAKE_CLIENT = `
+/** Two buckets (rpm and tpm) taken together or not at all; returns {wait ms, rpm level, tpm level, rpm ms to full}. */
+const TAKE_TWO = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function level(key, cap)
@@ -16,31 +13,63 @@ local function level(key, cap)
   local at = tonumber(b[2]) or now
   return math.min(cap, l + math.max(0, now - at) * cap / 60000)
 end
-local rpm, tpm, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local wait, r, k = 0, -1, -1
-if rpm > 0 then
-  r = level(KEYS[1], rpm)
-  if r < 1 then wait = math.max(wait, math.ceil((1 - r) * 60000 / rpm)) end
+local function take2(rkey, tkey, rpm, tpm, cost)
+  local wait, r, k = 0, -1, -1
+  if rpm > 0 then
+    r = level(rkey, rpm)
+    if r < 1 then wait = math.max(wait, math.ceil((1 - r) * 60000 / rpm)) end
+  end
+  if tpm > 0 then
+    k = level(tkey, tpm)
+    if k < cost then wait = math.max(wait, math.ceil((cost - k) * 60000 / tpm)) end
+  end
+  if wait == 0 then
+    if rpm > 0 then r = r - 1 end
+    if tpm > 0 then k = k - cost end
+  end
+  if rpm > 0 then
+    redis.call('HSET', rkey, 'level', tostring(r), 'at', now)
+    redis.call('PEXPIRE', rkey, 61000)
+  end
+  if tpm > 0 then
+    redis.call('HSET', tkey, 'level', tostring(k), 'at', now)
+    redis.call('PEXPIRE', tkey, 61000)
+  end
+  local full = 0
+  if rpm > 0 then full = math.ceil((rpm - r) * 60000 / rpm) end
+  return {wait, tostring(r), tostring(k), full}
 end
-if tpm > 0 then
-  k = level(KEYS[2], tpm)
-  if k < cost then wait = math.max(wait, math.ceil((cost - k) * 60000 / tpm)) end
+`;
+
+/**
+ * Upstream rpm and tpm buckets of a provider or key. KEYS: rpm bucket, tpm bucket. ARGV: rpm (0 =
+ * none), tpm (0 = none), tokens to take. Returns {wait ms, rpm level, tpm level, rpm ms to full}.
+ */
+export const TAKE_RATE = `${TAKE_TWO}
+return take2(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+`;
+
+/**
+ * Everything a request reads before the pipeline, in one round trip. KEYS: client rpm and tpm
+ * buckets, cache entry, lead marker, then budget totals. ARGV: rpm, tpm (0 = none: buckets untouched),
+ * tokens, 1 to look up the cache, lead id, lead ms. Returns {wait, rpm level, tpm level, rpm ms to full,
+ * entry or false, 1 when this request now leads, 1 when another leads, each budget total or false}.
+ */
+export const PREFETCH = `${TAKE_TWO}
+local out = {0, '-1', '-1', 0, false, 0, 0}
+local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
+if rpm > 0 or tpm > 0 then
+  local c = take2(KEYS[1], KEYS[2], rpm, tpm, tonumber(ARGV[3]))
+  out[1], out[2], out[3], out[4] = c[1], c[2], c[3], c[4]
 end
-if wait == 0 then
-  if rpm > 0 then r = r - 1 end
-  if tpm > 0 then k = k - cost end
+if ARGV[4] == '1' then
+  local entry = redis.call('GET', KEYS[3])
+  if entry then out[5] = entry
+  elseif redis.call('SET', KEYS[4], ARGV[5], 'NX', 'PX', ARGV[6]) then out[6] = 1
+  else out[7] = 1 end
 end
-if rpm > 0 then
-  redis.call('HSET', KEYS[1], 'level', tostring(r), 'at', now)
-  redis.call('PEXPIRE', KEYS[1], 61000)
-end
-if tpm > 0 then
-  redis.call('HSET', KEYS[2], 'level', tostring(k), 'at', now)
-  redis.call('PEXPIRE', KEYS[2], 61000)
-end
-local full = 0
-if rpm > 0 then full = math.ceil((rpm - r) * 60000 / rpm) end
-return {wait, tostring(r), tostring(k), full}
+for i = 5, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out
 `;
 
 /** Gives tokens back to (or takes more from) a bucket. KEYS: bucket. ARGV: capacity, delta (+ gives). */
@@ -92,17 +121,6 @@ for i, k in ipairs(KEYS) do
   redis.call('SET', k, ARGV[2 * i - 1], 'NX', 'PX', ARGV[2 * i])
 end
 return 1
-`;
-
-/**
- * The cache lookup and single-flight in one step. KEYS: cache entry, lead marker. ARGV: instance's
- * lead id, lead ms. Returns {entry or false, 1 when this caller now leads, 1 when another leads}.
- */
-export const CACHE_OR_LEAD = `
-local entry = redis.call('GET', KEYS[1])
-if entry then return {entry, 0, 0} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {false, 1, 0} end
-return {false, 0, 1}
 `;
 
 /** Polled by a follower. KEYS: cache entry, lead marker. Returns {entry or false, 1 while led}. */

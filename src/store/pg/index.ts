@@ -21,6 +21,8 @@ export interface PgStores {
   clients: ClientStore;
   /** Responses kept for `previous_response_id`, whichever gateway made them. */
   storedResponses: StoredResponses;
+  /** Spend per client since a time, over every gateway's shipped rows (budgets start from it). */
+  spendSince(since: number): { client: string | null; cost: number }[];
   /** Calls `onChange` within `intervalMs` of anyone changing keys or clients; returns a stop. */
   watch(onChange: () => void, intervalMs?: number): () => void;
   close(): Promise<void>;
@@ -45,6 +47,12 @@ export function openPgStores(url: string, prefix: string, opts: { background?: b
     keys: createPgKeyStore(db, schema, { background }),
     clients: createPgClientStore(db, schema),
     storedResponses: createPgStoredResponses(db, schema),
+    spendSince: (since) =>
+      db.query<{ client: string | null; cost: number }>(
+        `SELECT client, SUM(cost_usd)::float8 AS cost FROM ${schema}.usage
+         WHERE started_at >= $1 AND cost_usd > 0 GROUP BY client`,
+        [since],
+      ),
     watch(onChange, intervalMs = 500) {
       const poller = pool ?? new pg.Pool({ connectionString: url, max: 1, connectionTimeoutMillis: 2000 });
       const read = () =>
