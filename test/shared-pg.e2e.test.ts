@@ -112,6 +112,18 @@ describe("shared.postgres", () => {
     await expect(
       client(ga.url).responses.create({ model: "up/m", input: "x", previous_response_id: "resp_unknown" }),
     ).rejects.toMatchObject({ status: 400 });
+    // `aigw cache clear` in another home clears the fleet's stored responses in PostgreSQL.
+    const other = home(postgres.url, "pgresp");
+    const missed = await runCli(["cache", "clear", "--only", "responses", "--model", "nope/*", "--yes"], {
+      home: other,
+    });
+    expect(missed.stdout).toContain("deleted 0 stored responses");
+    const cleared = await runCli(["cache", "clear", "--only", "responses", "--model", "m", "--yes"], {
+      home: other,
+    });
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toContain("deleted 2 stored responses");
+    await expect(client(gb.url).responses.retrieve(second.id)).rejects.toMatchObject({ status: 404 });
   }, 60_000);
 
   it("starts a new gateway's budgets from the spend every gateway logged", async () => {

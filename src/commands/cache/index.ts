@@ -9,7 +9,7 @@ import type { UsageLog } from "../../store/usage-log.js";
 import { formatCount, formatPercent, formatUsd } from "../../ui/format.js";
 import { CliError } from "../cli-error.js";
 import { homeOf, parseSince } from "../common.js";
-import { cliSharedSettings } from "../shared.js";
+import { cliPgStores, cliSharedSettings } from "../shared.js";
 import { renderTable } from "../table.js";
 
 interface CacheStores {
@@ -34,15 +34,18 @@ async function withCache<T>(
       import("../../store/stored-responses.js"),
     ]);
   const db = openDb(paths.db);
+  // With shared.postgres the fleet's stored responses live there, not in this home's SQLite.
+  const pg = await cliPgStores(paths);
   try {
     return await run({
       // The byte limit only matters for `put`/`import`; eviction follows the running gateway's config.
       cache: createResponseCache(db, { maxBytes: Number.MAX_SAFE_INTEGER }),
       usage: createUsageLog(db),
-      stored: createStoredResponses(db),
+      stored: pg?.storedResponses ?? createStoredResponses(db),
     });
   } finally {
     db.close();
+    await pg?.close();
   }
 }
 

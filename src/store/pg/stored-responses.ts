@@ -1,3 +1,4 @@
+import { globMatch } from "../../gateway/glob.js";
 import type { StoredResponse, StoredResponses } from "../stored-responses.js";
 import type { SyncPg } from "./sync-pg.js";
 
@@ -58,8 +59,27 @@ export function createPgStoredResponses(db: SyncPg, s: string): StoredResponses 
         `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expires_at <= $1 LIMIT $2) RETURNING id`,
         [now, limit],
       ).length,
-    clear: (before = Number.MAX_SAFE_INTEGER) =>
-      db.query(`DELETE FROM ${t} WHERE created_at < $1 RETURNING id`, [before]).length,
+    clear(before = Number.MAX_SAFE_INTEGER, model) {
+      if (model === undefined)
+        return db.query(`DELETE FROM ${t} WHERE created_at < $1 RETURNING id`, [before]).length;
+      // The model filter as the SQLite store reads it (name, bare name or glob), matched here.
+      const ids = db
+        .query<{ id: string; model: string }>(`SELECT id, model FROM ${t} WHERE created_at < $1`, [before])
+        .filter(
+          (r) =>
+            r.model === model ||
+            globMatch(model, r.model) ||
+            r.model.slice(r.model.indexOf("/") + 1) === model,
+        )
+        .map((r) => r.id);
+      let deleted = 0;
+      for (let i = 0; i < ids.length; i += 1000) {
+        const chunk = ids.slice(i, i + 1000);
+        const marks = chunk.map((_, j) => `$${j + 1}`).join(", ");
+        deleted += db.query(`DELETE FROM ${t} WHERE id IN (${marks}) RETURNING id`, chunk).length;
+      }
+      return deleted;
+    },
     count: () => Number(db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${t}`)[0]?.n ?? 0),
   };
 }
