@@ -112,6 +112,7 @@ describe("Budgets", () => {
     for (let i = 0; i < 12; i++) budgets.record(null, null, 1);
     expect(warnings.map((w) => w.threshold)).toEqual([50, 80, 100]);
     expect(logged).toHaveLength(3);
+    expect(logged[0]).toContain("has spent 50% of its daily $10.00");
     expect(seen.filter((t) => t === "budget")).toHaveLength(3);
     expect(warnings[0]).toMatchObject({
       scope: "gateway",
@@ -127,6 +128,12 @@ describe("Budgets", () => {
       "2026-11-22:100",
       "2026-11-23:50",
     ]);
+  });
+
+  it("names a budget under a cent in four places, not as $0.00", () => {
+    const { budgets, logged } = setup({ daily: 0.0004, now: T0 });
+    budgets.record(null, null, 0.0003);
+    expect(logged[0]).toContain("of its daily $0.0004 ($0.0003)");
   });
 
   it("does not repeat a warning already crossed before a restart", () => {

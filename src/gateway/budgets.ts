@@ -249,7 +249,7 @@ export class Budgets {
         resets_at: new Date(period.end).toISOString(),
       };
       this.opts.log?.(
-        `budget: ${scope} has spent ${threshold}% of its ${span} $${limit.toFixed(2)} ($${after.toFixed(4)})`,
+        `budget: ${scope} has spent ${threshold}% of its ${span} ${dollars(limit)} (${dollars(after)})`,
       );
       this.opts.events.emit({ type: "budget", ...warning });
       this.opts.notify?.(warning);
@@ -285,4 +285,9 @@ export class Budgets {
       }
     }
   }
+}
+
+/** A budget in a log line: cents, or four places for a budget under a cent (a test's $0.0005 is not "$0.00"). */
+function dollars(usd: number): string {
+  return `$${usd >= 0.01 ? usd.toFixed(2) : usd.toFixed(4)}`;
 }
