@@ -21,6 +21,19 @@ export const execCommand = new Command("exec")
   .option("-c, --config <file>", "config file for a gateway started for the program")
   .argument("<command>", "the program to run")
   .argument("[args...]", "its arguments")
+  .addHelpText(
+    "after",
+    `
+Sets AIGW_URL, AIGW_API_KEY, OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL and
+ANTHROPIC_API_KEY for the program; codex gets -c model_provider=aigw overrides, claude a bearer
+token. Starts a gateway for the program's lifetime when none is running; exits with its code.
+
+Examples:
+  aigw exec -- codex exec "fix the failing test"
+  aigw exec --client ci -- claude -p "summarise README.md"
+  aigw exec -- python app.py
+  aigw exec -- env | grep -E 'OPENAI|ANTHROPIC'`,
+  )
   .action(async (program: string, args: string[], opts: ExecOptions, command: Command) => {
     const paths = homeOf(command);
     let gateway = readRunFile(paths.runFile);
