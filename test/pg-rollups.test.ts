@@ -3,7 +3,7 @@
  * once; summarizePg (rollups for whole hours, raw rows for the edges) gives what the SQLite store
  * gives over the same rows, totals equal the raw sums, and a batch shipped twice is counted once.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +13,8 @@ import { summarizePg } from "../src/store/pg/stats.js";
 import type { SyncPg } from "../src/store/pg/sync-pg.js";
 import { startUsageShipper } from "../src/store/pg/usage-shipper.js";
 import { createUsageLog, type UsageRecord } from "../src/store/usage-log.js";
-import { createUsageStats, statsGroupings } from "../src/store/usage-stats.js";
+import { createUsageStats, type StatsRow, statsGroupings } from "../src/store/usage-stats.js";
+import { runCli, tempHome } from "./helpers.js";
 import { type PostgresService, startPostgres } from "./services.js";
 
 const HOUR = 3_600_000;
@@ -127,6 +128,24 @@ describe("PostgreSQL usage rollups", () => {
     expect(total.input_tokens).toBe(raw!.input);
     expect(total.cost_usd).toBeCloseTo(Number(raw!.cost), 8);
     expect(count(pg, schema, "usage WHERE response_id = 'resp_5'")).toBe(1);
+
+    // The real CLI from a third home reads the same rollups: its totals are the raw sums.
+    const home = tempHome();
+    writeFileSync(join(home.dir, "config.yaml"), `shared:\n  postgres: ${postgres.url}\n  prefix: roll\n`);
+    const [since, until] = [new Date(NOW - 2 * 86_400_000).toISOString(), new Date(NOW).toISOString()];
+    const cli = await runCli(["stats", "--json", "--since", since, "--until", until], { home: home.dir });
+    home.cleanup();
+    expect(cli.code, cli.stderr).toBe(0);
+    const [sums] = pg.query(
+      `SELECT COUNT(*)::int AS requests, SUM(output_tokens)::bigint AS output, SUM(cost_usd) AS cost FROM ${schema}.usage
+       WHERE started_at >= $1 AND started_at < $2`,
+      [NOW - 2 * 86_400_000, NOW],
+    );
+    const { total: cliTotal } = JSON.parse(cli.stdout) as { total: StatsRow };
+    expect(cliTotal.requests).toBe(sums!.requests);
+    expect(cliTotal.requests).toBeGreaterThan(N / 2);
+    expect(cliTotal.output_tokens).toBe(sums!.output);
+    expect(cliTotal.cost_usd).toBeCloseTo(Number(sums!.cost), 8);
 
     // A batch sent again (its reply lost before the watermark moved) adds nothing to the rollups.
     const before = pg.query(`SELECT SUM(requests)::int AS n FROM ${schema}.usage_hourly WHERE dim = 'all'`);

@@ -1,7 +1,7 @@
 /**
  * Hourly rollups of the usage log in PostgreSQL, the twin of SQLite's `usage_hourly`: one row per UTC
  * hour and dimension value, with a latency histogram in the same log-scale buckets (usage-parts.ts) as
- * an int[] whose element i counts bucket MIN_BUCKET + i - 1. Rows are added by an upsert that sums
+ * an int[] whose element i counts bucket MIN_BUCKET + i - 1 (bounds from the first to the last filled). Rows are added by an upsert that sums
  * into what is there, so gateways shipping at once each add their own rows (one row lock per upsert).
  */
 import { BUCKETS_PER_E, MIN_BUCKET } from "../usage-parts.js";
@@ -15,24 +15,38 @@ export function rollupDdl(s: string): string {
     output_tokens bigint NOT NULL, cost_usd double precision, unpriced bigint NOT NULL,
     saved_usd double precision NOT NULL, min_ms double precision NOT NULL,
     max_ms double precision NOT NULL, hist int[] NOT NULL, PRIMARY KEY (dim, hour, value));
+  -- Only the buckets between the fastest and slowest are stored ('[186:240]={...}'); a missing one is 0.
   CREATE OR REPLACE FUNCTION ${s}.hist_add(h int[], b int, n int) RETURNS int[] LANGUAGE plpgsql IMMUTABLE AS $f$
-    DECLARE len int := coalesce(array_length(h, 1), 0);
-    BEGIN
-      IF len < b THEN h := coalesce(h, '{}') || array_fill(0, ARRAY[b - len]); END IF;
-      h[b] := h[b] + n;
-      RETURN h;
-    END $f$;
+    BEGIN h[b] := coalesce(h[b], 0) + n; RETURN h; END $f$;
   CREATE OR REPLACE FUNCTION ${s}.hist_merge(a int[], b int[]) RETURNS int[] LANGUAGE plpgsql IMMUTABLE AS $f$
     BEGIN
-      FOR i IN 1 .. coalesce(array_length(b, 1), 0) LOOP
-        IF b[i] <> 0 THEN a := ${s}.hist_add(a, i, b[i]); END IF;
+      FOR i IN coalesce(array_lower(b, 1), 1) .. coalesce(array_upper(b, 1), 0) LOOP
+        IF b[i] <> 0 THEN a[i] := coalesce(a[i], 0) + b[i]; END IF;
       END LOOP;
       RETURN a;
     END $f$;
   CREATE OR REPLACE AGGREGATE ${s}.hist_agg(int, int) (sfunc = ${s}.hist_add, stype = int[], initcond = '{}');
-  -- Rows shipped before rollups existed are rolled up once, when the table is new.
-  ${rollupSql(s, `(SELECT * FROM ${s}.usage WHERE NOT EXISTS (SELECT 1 FROM ${s}.meta WHERE name = 'rollups'))`)};
-  INSERT INTO ${s}.meta VALUES ('rollups', '1') ON CONFLICT DO NOTHING;`;
+  CREATE OR REPLACE AGGREGATE ${s}.hist_sum(int[]) (sfunc = ${s}.hist_merge, stype = int[], initcond = '{}');
+  -- Rows shipped before rollups existed are rolled up once (planned only then: a plan over a large
+  -- usage table costs most of a second even when it would find nothing to do).
+  DO $d$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM ${s}.meta WHERE name = 'rollups') THEN
+      ${rollupSql(s, `${s}.usage`)};
+      INSERT INTO ${s}.meta VALUES ('rollups', '1');
+    END IF;
+  END $d$;`;
+}
+
+/** The histogram as read back: its first index and its counts, for histFromPg. */
+export const HIST_COLUMNS = (h: string) =>
+  `array_lower(${h}, 1) AS hist_from, array_to_string(${h}, ',', '0') AS hist_counts`;
+
+/** A histogram read with HIST_COLUMNS, dense from MIN_BUCKET as usage-parts.ts keeps it. */
+export function histFromPg(r: Record<string, unknown>): number[] {
+  if (r.hist_from === null) return [];
+  const hist = new Array<number>(Number(r.hist_from) - 1).fill(0);
+  for (const n of String(r.hist_counts).split(",")) hist.push(Number(n));
+  return hist;
 }
 
 /** The histogram index of a latency, as usage-parts.ts bins it (Math.floor(Math.log(ms) * 20)). */
