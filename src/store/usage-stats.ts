@@ -1,70 +1,21 @@
 import type { Db } from "./db.js";
+import {
+  add,
+  addRow,
+  count,
+  dimsOf,
+  emptyPart,
+  HOUR,
+  lastFilled,
+  MIN_BUCKET,
+  type Part,
+  type RawRow,
+  ROW_SQL,
+  type SummarizeOptions,
+  summarizeParts,
+} from "./usage-parts.js";
 
-export const statsGroupings = ["model", "client", "provider", "key", "day"] as const;
-export type StatsGrouping = (typeof statsGroupings)[number];
-
-export interface StatsRow {
-  group: string;
-  requests: number;
-  errors: number;
-  cache_hits: number;
-  input_tokens: number;
-  output_tokens: number;
-  /** Sum of priced requests; null when none was priced. */
-  cost_usd: number | null;
-  /** Answered requests with no known price (not counted in cost). */
-  unpriced: number;
-  saved_usd: number;
-  /**
-   * Latency percentiles, nearest-rank (the value at rank ceil(q·n)) over log-scale histograms:
-   * within about 5 %, clamped to the fastest and slowest seen, so two samples give their own values.
-   */
-  p50_ms: number | null;
-  p95_ms: number | null;
-}
-
-const HOUR = 3_600_000;
-/** Buckets per e-fold of latency: bucket width e^(1/20) ≈ 5 %. */
-const BUCKETS_PER_E = 20;
-/** The bucket of the fastest latency counted (latencies are clamped at 0.01 ms). */
-const MIN_BUCKET = Math.floor(Math.log(0.01) * BUCKETS_PER_E);
-const DIMS = ["all", "model", "client", "provider", "key"] as const;
-type Dim = (typeof DIMS)[number];
-
-interface Part {
-  requests: number;
-  errors: number;
-  cache_hits: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number | null;
-  unpriced: number;
-  saved_usd: number;
-  /** Counts by log-scale bucket, dense from MIN_BUCKET (index 0): adding two is a loop, not a Map merge. */
-  hist: number[];
-  /** Fastest and slowest latency seen (Infinity/-Infinity when none). */
-  min: number;
-  max: number;
-}
-
-/** The usage columns a rollup needs, in this order (read raw for speed). */
-const ROW_SQL =
-  "SELECT started_at, requested_model, client, provider, key_id, status, cache, input_tokens, output_tokens, cost_usd, saved_usd, latency_ms, error_type FROM usage";
-type RawRow = [
-  number,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  number,
-  string,
-  number | null,
-  number | null,
-  number | null,
-  number | null,
-  number,
-  string | null,
-];
+export { type StatsGrouping, type StatsRow, statsGroupings } from "./usage-parts.js";
 
 /**
  * `aigw stats` over hourly rollups: whole hours come from `usage_hourly`, the window's ragged edges
@@ -119,97 +70,21 @@ export function createUsageStats(db: Db) {
     /** Rolls up (at most `limit`) rows added since the last catch-up; returns how many. */
     catchUp: (limit = Number.MAX_SAFE_INTEGER): number => catchUp.immediate(limit),
 
-    summarize(opts: { since: number; until: number; by: StatsGrouping; timeZone?: string }) {
+    summarize(opts: SummarizeOptions) {
       catchUp.immediate(Number.MAX_SAFE_INTEGER);
-      const dim: Dim = opts.by === "day" ? "all" : opts.by;
-      const firstHour = Math.ceil(opts.since / HOUR) * HOUR;
-      const lastHour = Math.max(firstHour, Math.floor(opts.until / HOUR) * HOUR);
-      const groups = new Map<string, Part>();
-      const total = emptyPart();
-      const dayOf =
-        opts.by === "day"
-          ? new Intl.DateTimeFormat("en-CA", {
-              timeZone: opts.timeZone,
-              year: "numeric",
-              month: "2-digit",
-              day: "2-digit",
-            })
-          : null;
-      const collect = (group: string, part: Part) => {
-        let into = groups.get(group);
-        if (!into) {
-          into = emptyPart();
-          groups.set(group, into);
-        }
-        add(into, part);
-        add(total, part);
-      };
-      // Ragged edges from raw rows, whole hours from the rollup.
-      const edges: [number, number][] =
-        firstHour >= opts.until
-          ? [[opts.since, opts.until]]
-          : [
-              [opts.since, firstHour],
-              [lastHour, opts.until],
-            ];
-      for (const [start, end] of edges) {
-        if (end <= start) continue;
-        for (const row of between.iterate(start, end) as Iterable<RawRow>) {
-          const part = emptyPart();
-          addRow(part, row);
-          collect(
-            dayOf ? dayOf.format(row[0]) : (dimsOf(row).find(([d]) => d === dim)?.[1] ?? "(none)"),
-            part,
-          );
-        }
-      }
-      for (const row of hours.all(dim, firstHour, lastHour) as Record<string, unknown>[]) {
-        collect(dayOf ? dayOf.format(Number(row.hour)) : String(row.value), fromRollup(row));
-      }
-      const rows = [...groups].map(([group, p]) => toRow(group, p));
-      rows.sort((a, b) =>
-        opts.by === "day"
-          ? a.group.localeCompare(b.group)
-          : b.requests - a.requests || a.group.localeCompare(b.group),
+      return summarizeParts(
+        opts,
+        (start, end) => between.iterate(start, end) as Iterable<RawRow>,
+        function* (dim, firstHour, lastHour) {
+          for (const row of hours.iterate(dim, firstHour, lastHour) as Iterable<Record<string, unknown>>)
+            yield { hour: Number(row.hour), value: String(row.value), part: fromRollup(row) };
+        },
       );
-      return { rows, total: toRow("total", total) };
     },
   };
 }
 
 export type UsageStats = ReturnType<typeof createUsageStats>;
-
-function dimsOf(row: RawRow): [Dim, string][] {
-  return [
-    ["all", ""],
-    ["model", row[1] ?? "(none)"],
-    ["client", row[2] ?? "anonymous"],
-    ["provider", row[3] ?? "(none)"],
-    ["key", row[4] ?? "(none)"],
-  ];
-}
-
-function addRow(p: Part, row: RawRow): void {
-  const [, , , , , status, cache, input, output, cost, saved, latency, errorType] = row;
-  p.requests++;
-  // A stream that failed after its 200 still counts as an error (as `aigw tail --errors` shows it).
-  if (status >= 400 || errorType) p.errors++;
-  if (cache === "HIT") p.cache_hits++;
-  p.input_tokens += input ?? 0;
-  p.output_tokens += output ?? 0;
-  if (cost !== null) p.cost_usd = (p.cost_usd ?? 0) + cost;
-  else if (status < 400 && cache !== "HIT") p.unpriced++;
-  p.saved_usd += saved ?? 0;
-  const bucket = Math.floor(Math.log(Math.max(latency, 0.01)) * BUCKETS_PER_E);
-  count(p.hist, bucket - MIN_BUCKET, 1);
-  p.min = Math.min(p.min, latency);
-  p.max = Math.max(p.max, latency);
-}
-
-function count(hist: number[], index: number, n: number): void {
-  while (hist.length <= index) hist.push(0);
-  hist[index]! += n;
-}
 
 /**
  * A rollup's histogram as stored: little-endian doubles [min, max, first bucket, counts from it...],
@@ -224,12 +99,6 @@ function encodeHist(p: Part): Buffer {
   out.writeDoubleLE(first === -1 ? 0 : first + MIN_BUCKET, 16);
   for (let i = 0; i < counts.length; i++) out.writeDoubleLE(counts[i]!, 24 + 8 * i);
   return out;
-}
-
-function lastFilled(hist: number[]): number {
-  let i = hist.length - 1;
-  while (i >= 0 && !hist[i]) i--;
-  return i;
 }
 
 function decodeHist(stored: unknown): { hist: number[]; min: number; max: number } {
@@ -265,70 +134,5 @@ function fromRollup(r: Record<string, unknown>): Part {
     hist,
     min,
     max,
-  };
-}
-
-function emptyPart(): Part {
-  return {
-    requests: 0,
-    errors: 0,
-    cache_hits: 0,
-    input_tokens: 0,
-    output_tokens: 0,
-    cost_usd: null,
-    unpriced: 0,
-    saved_usd: 0,
-    hist: [],
-    min: Number.POSITIVE_INFINITY,
-    max: Number.NEGATIVE_INFINITY,
-  };
-}
-
-function add(into: Part, p: Part): void {
-  into.requests += p.requests;
-  into.errors += p.errors;
-  into.cache_hits += p.cache_hits;
-  into.input_tokens += p.input_tokens;
-  into.output_tokens += p.output_tokens;
-  if (p.cost_usd !== null) into.cost_usd = (into.cost_usd ?? 0) + p.cost_usd;
-  into.unpriced += p.unpriced;
-  into.saved_usd += p.saved_usd;
-  for (let i = 0; i < p.hist.length; i++) if (p.hist[i]) count(into.hist, i, p.hist[i]!);
-  into.min = Math.min(into.min, p.min);
-  into.max = Math.max(into.max, p.max);
-}
-
-/** Nearest-rank: the smallest bucket holding the ceil(q·n)-th fastest request. */
-function percentile(p: Part, q: number): number | null {
-  const total = p.hist.reduce((a, b) => a + b, 0);
-  if (!total) return null;
-  const rank = Math.max(1, Math.ceil(q * total));
-  const first = p.hist.findIndex((n) => n > 0);
-  const last = lastFilled(p.hist);
-  let seen = 0;
-  for (let i = first; i <= last; i++) {
-    seen += p.hist[i]!;
-    if (!p.hist[i] || seen < rank) continue;
-    // The end buckets hold the fastest and slowest request: their exact values beat a midpoint.
-    if (i === first && Number.isFinite(p.min)) return p.min;
-    if (i === last && Number.isFinite(p.max)) return p.max;
-    return Math.round(Math.exp((i + MIN_BUCKET + 0.5) / BUCKETS_PER_E) * 100) / 100;
-  }
-  return null;
-}
-
-function toRow(group: string, p: Part): StatsRow {
-  return {
-    group,
-    requests: p.requests,
-    errors: p.errors,
-    cache_hits: p.cache_hits,
-    input_tokens: p.input_tokens,
-    output_tokens: p.output_tokens,
-    cost_usd: p.cost_usd === null ? null : Math.round(p.cost_usd * 1e8) / 1e8,
-    unpriced: p.unpriced,
-    saved_usd: Math.round(p.saved_usd * 1e8) / 1e8,
-    p50_ms: percentile(p, 0.5),
-    p95_ms: percentile(p, 0.95),
   };
 }

@@ -1,4 +1,5 @@
 import { redactUrl } from "../../config/shared.js";
+import { rollupDdl } from "./rollup.js";
 import { PgError, SyncPg } from "./sync-pg.js";
 
 /** The tables aigw keeps in PostgreSQL, all inside the schema named by `shared.prefix`. */
@@ -18,7 +19,8 @@ function ddl(s: string): string {
     tags text, aborted boolean NOT NULL, coalesced boolean NOT NULL,
     simulated boolean NOT NULL DEFAULT false);
   ALTER TABLE ${s}.usage ADD COLUMN IF NOT EXISTS simulated boolean NOT NULL DEFAULT false;
-  CREATE INDEX IF NOT EXISTS usage_started_at ON ${s}.usage (started_at);
+  ALTER TABLE ${s}.usage ADD COLUMN IF NOT EXISTS response_id text;
+  CREATE INDEX IF NOT EXISTS usage_started_at ON ${s}.usage (started_at);${rollupDdl(s)}
   CREATE TABLE IF NOT EXISTS ${s}.upstream_keys (
     id text PRIMARY KEY, provider text NOT NULL, label text, secret bytea NOT NULL, masked text NOT NULL,
     rpm int, tpm int, disabled boolean NOT NULL DEFAULT false, invalid boolean NOT NULL DEFAULT false,

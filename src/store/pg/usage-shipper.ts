@@ -2,6 +2,7 @@ import pg from "pg";
 import { redactUrl } from "../../config/shared.js";
 import type { Db } from "../db.js";
 import { USAGE_COLUMNS } from "../usage-log.js";
+import { rollupSql } from "./rollup.js";
 
 const BATCH = 500;
 const BOOLEANS = new Set(["stream", "aborted", "coalesced", "simulated"]);
@@ -17,6 +18,7 @@ export interface UsageShipper {
  * file is the buffer: a row is written there when its request ends (so a killed process loses nothing
  * already answered), and stays until PostgreSQL has it, however long PostgreSQL is away. A watermark
  * (the last shipped rowid) moves only after a commit; a batch sent twice is absorbed by the primary key.
+ * The same statement adds the new rows to the hourly rollups (rollup.ts) that `aigw stats` reads.
  */
 export function startUsageShipper(opts: {
   db: Db;
@@ -32,10 +34,11 @@ export function startUsageShipper(opts: {
   pool.on("error", () => {}); // a dropped idle connection is retried on the next tick
   const getMark = db.prepare("SELECT value FROM meta WHERE name = 'pg_shipped_rowid'").pluck();
   const setMark = db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('pg_shipped_rowid', ?)");
+  const shipped = [...USAGE_COLUMNS, "response_id"];
   const pending = db.prepare(
-    `SELECT rowid AS _rowid, ${USAGE_COLUMNS.join(", ")} FROM usage WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+    `SELECT rowid AS _rowid, ${shipped.join(", ")} FROM usage WHERE rowid > ? ORDER BY rowid LIMIT ?`,
   );
-  const columns = ["instance", ...USAGE_COLUMNS];
+  const columns = ["instance", ...shipped];
   let failing = false;
   let running: Promise<number> | null = null;
 
@@ -45,11 +48,14 @@ export function startUsageShipper(opts: {
     const values: unknown[] = [];
     const tuples = rows.map((row) => {
       const start = values.length;
-      values.push(opts.instance, ...USAGE_COLUMNS.map((c) => (BOOLEANS.has(c) ? row[c] === 1 : row[c])));
+      values.push(opts.instance, ...shipped.map((c) => (BOOLEANS.has(c) ? row[c] === 1 : row[c])));
       return `(${columns.map((_, i) => `$${start + i + 1}`).join(", ")})`;
     });
+    // One statement, so one transaction: the rows and their rollups land together, and only rows
+    // PostgreSQL did not have yet (a batch sent again after a lost reply) are added to the rollups.
     await pool.query(
-      `INSERT INTO ${schema}.usage (${columns.join(", ")}) VALUES ${tuples.join(", ")} ON CONFLICT (id) DO NOTHING`,
+      `WITH ins AS (INSERT INTO ${schema}.usage (${columns.join(", ")}) VALUES ${tuples.join(", ")}
+        ON CONFLICT (id) DO NOTHING RETURNING *) ${rollupSql(schema, "ins")}`,
       values,
     );
     setMark.run(String(rows.at(-1)!._rowid));
