@@ -223,6 +223,11 @@ export class CachePolicy {
     return { frames: chatToFrames(body, { includeUsage: opts.includeUsage }) };
   }
 
+  /** Writes the hit counts of answers served from memory since the last flush. */
+  flushHits(): number {
+    return this.store.flushHits();
+  }
+
   sweep(): number {
     return this.store.sweepExpired(this.clock.now(), SWEEP_BITE);
   }

@@ -77,6 +77,27 @@ describe("housekeeping", () => {
     house.stop();
   });
 
+  it("writes the cache's pending hits every second off the request path, and once more at stop", () => {
+    const clock = new ManualClock(T0);
+    let flushes = 0;
+    const house = startHousekeeping({
+      sweepCache: null,
+      stored: null,
+      flushHits: () => void flushes++,
+      clock,
+      timers: clock,
+    });
+    clock.advance(999);
+    expect(flushes).toBe(0);
+    clock.advance(1);
+    expect(flushes).toBe(1);
+    clock.advance(3000);
+    expect(flushes).toBe(4);
+    house.stop();
+    expect(flushes).toBe(5);
+    expect(clock.timerCount).toBe(0);
+  });
+
   it("sets no timer when there is nothing to keep", () => {
     const clock = new ManualClock(T0);
     startHousekeeping({ sweepCache: null, stored: null, clock, timers: clock });

@@ -13,6 +13,9 @@ export function startHousekeeping(opts: {
   /** Deletes up to SWEEP_BITE expired cache entries; returns how many. */
   sweepCache: (() => number) | null;
   stored: StoredResponses | null;
+  /** Writes the cache hits kept in memory; run every `flushEveryMs` and once more at stop. */
+  flushHits?: (() => void) | null;
+  flushEveryMs?: number;
   clock: Clock;
   timers: Timers;
   everyMs?: number;
@@ -32,10 +35,23 @@ export function startHousekeeping(opts: {
     if (!stopped) handle = timers.setTimeout(tick, full ? 1000 : everyMs);
   };
   if (sweepCache || stored) handle = timers.setTimeout(tick, everyMs);
+  const { flushHits } = opts;
+  let flushHandle: unknown = null;
+  const flush = () => {
+    try {
+      flushHits?.();
+    } catch {
+      // a busy database: the hits stay pending for the next round
+    }
+    if (!stopped) flushHandle = timers.setTimeout(flush, opts.flushEveryMs ?? 1000);
+  };
+  if (flushHits) flushHandle = timers.setTimeout(flush, opts.flushEveryMs ?? 1000);
   return {
     stop() {
       stopped = true;
       if (handle !== null) timers.clearTimeout(handle);
+      if (flushHandle !== null) timers.clearTimeout(flushHandle);
+      if (flushHits) flush();
     },
   };
 }

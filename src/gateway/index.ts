@@ -162,6 +162,7 @@ export function createGateway(opts: {
   const stored = opts.storedResponses ?? null;
   const housekeeping = startHousekeeping({
     sweepCache: cache ? () => cache.sweep() : null,
+    flushHits: cache ? () => cache.flushHits() : null,
     stored,
     clock,
     timers,

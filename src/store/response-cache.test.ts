@@ -67,11 +67,57 @@ describe("response cache", () => {
     expect(cache.get("nope")).toBeNull();
   });
 
+  it("keeps hits in memory (a hit commits nothing) until flushHits writes them in one transaction", () => {
+    cache.put(entry("k1"));
+    cache.put(entry("k2"));
+    const hits = () => db.prepare("SELECT key, hits, last_hit_at FROM cache_entries ORDER BY key").all();
+    const changes = () => db.prepare("SELECT total_changes()").pluck().get() as number;
+    const before = changes();
+    for (const t of [1000, 2000, 3000]) expect(cache.get("k1", T0 + t)).toMatchObject({ hits: t / 1000 });
+    expect(cache.get("k2", T0 + 1500)).toMatchObject({ hits: 1, last_hit_at: T0 + 1500 });
+    expect(changes()).toBe(before);
+    expect(hits()).toEqual([
+      { key: "k1", hits: 0, last_hit_at: T0 },
+      { key: "k2", hits: 0, last_hit_at: T0 },
+    ]);
+    expect(cache.flushHits()).toBe(2);
+    expect(hits()).toEqual([
+      { key: "k1", hits: 3, last_hit_at: T0 + 3000 },
+      { key: "k2", hits: 1, last_hit_at: T0 + 1500 },
+    ]);
+    expect(cache.flushHits()).toBe(0);
+    // Stats (what `aigw cache stats` reads) include hits not flushed yet.
+    cache.get("k2", T0 + 4000);
+    expect(cache.stats()).toMatchObject({ hits: 5, saved_usd: 5 * 0.0002 });
+    // A fresh reader of the same file sees the counts, and keeps counting from them.
+    const reopened = createResponseCache(db, { maxBytes: 1_000_000, clock });
+    expect(reopened.get("k1", T0 + 5000)).toMatchObject({ hits: 4 });
+  });
+
+  it("drops its hot copies when another connection clears entries, and a replaced entry starts at 0 hits", () => {
+    cache.put(entry("k1"));
+    expect(cache.get("k1", T0 + 1)).not.toBeNull(); // now held in memory
+    const other = openDb(join(dir, "aigw.db"));
+    expect(createResponseCache(other, { maxBytes: 1_000_000, clock }).clear({ model: "gpt-4o-mini" })).toBe(
+      1,
+    );
+    other.close();
+    expect(cache.get("k1", T0 + 2)).toBeNull();
+
+    cache.put(entry("k2"));
+    cache.get("k2", T0 + 3);
+    cache.put(entry("k2", { body: answer("new") }));
+    expect(cache.get("k2", T0 + 4)).toMatchObject({ hits: 1, body: answer("new") });
+    cache.flushHits();
+    expect(db.prepare("SELECT hits FROM cache_entries WHERE key = 'k2'").pluck().get()).toBe(1);
+  });
+
   it("treats an expired entry as a miss and does not bump it; a put replaces it", () => {
     cache.put(entry("k1", { expires_at: T0 + 1000 }));
     expect(cache.get("k1", T0 + 999)).not.toBeNull();
     expect(cache.get("k1", T0 + 1000)).toBeNull();
     expect(cache.get("k1", T0 + 5000)).toBeNull();
+    cache.flushHits();
     expect(db.prepare("SELECT hits FROM cache_entries").pluck().get()).toBe(1);
 
     const before = cache.totalBytes();

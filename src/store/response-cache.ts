@@ -1,4 +1,6 @@
+import { COLUMNS, checkEntry, fromRow, type Row, toRow } from "./cache-rows.js";
 import type { Db } from "./db.js";
+import { HotEntries, PendingHits } from "./hot-entries.js";
 
 /** Token counts of the stored answer (the shape of the providers' `TokenUsage`). */
 export interface CacheUsage {
@@ -58,8 +60,13 @@ export interface CacheStats extends CacheGroupStats {
 }
 
 export interface ResponseCache {
-  /** A live entry (expired = miss); a hit bumps `hits` and `last_hit_at` in the same statement. */
+  /**
+   * A live entry (expired = miss). A hit writes nothing: its `hits` / `last_hit_at` bump waits in
+   * memory for `flushHits` (which reads of counts and the LRU order run first).
+   */
   get(key: string, now?: number): CacheEntry | null;
+  /** Writes the pending hit counts in one transaction; returns how many entries it updated. */
+  flushHits(): number;
   /** Stores (replacing) an entry, then evicts least-recently-used ones down to ~90 % of maxBytes. */
   put(entry: CachePut): CacheEntry | null;
   /** Deletes up to `limit` expired entries; returns how many. Also re-reads the byte total. */
@@ -78,36 +85,23 @@ export interface ResponseCache {
 
 /** Eviction stops at this share of `maxBytes`, so a full cache is not evicting on every put. */
 const LOW_WATER = 0.9;
-/** Rough bytes of a row besides its text and blob columns (numbers, record header, index entries). */
-const ROW_OVERHEAD = 64;
-
-const COLUMNS = [
-  "key",
-  "namespace",
-  "format",
-  "route",
-  "model",
-  "usage",
-  "cost_usd",
-  "created_at",
-  "expires_at",
-  "last_hit_at",
-  "hits",
-  "size",
-  "body",
-] as const;
+/** Most bytes of parsed hot entries kept in memory in front of SQLite. */
+const HOT_BYTES = 8 * 1024 * 1024;
 
 export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: () => number }): ResponseCache {
   const clock = opts.clock ?? Date.now;
-  const get = db.prepare(
-    "UPDATE cache_entries SET hits = hits + 1, last_hit_at = @now WHERE key = @key AND expires_at > @now RETURNING *",
+  const get = db.prepare("SELECT * FROM cache_entries WHERE key = @key AND expires_at > @now");
+  const bump = db.prepare(
+    "UPDATE cache_entries SET hits = hits + @n, last_hit_at = MAX(last_hit_at, @last) WHERE key = @key",
   );
+  // Other connections' commits (`aigw cache clear` / `import`) change it: the hot copies go then.
+  const dataVersion = db.prepare("PRAGMA data_version").pluck();
   const sizeOf = db.prepare("SELECT size FROM cache_entries WHERE key = ?").pluck();
   const insert = db.prepare(
     `INSERT OR REPLACE INTO cache_entries (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`,
   );
   const lru = db.prepare(
-    "SELECT rowid AS id, size FROM cache_entries WHERE rowid != ? ORDER BY last_hit_at LIMIT 256",
+    "SELECT rowid AS id, key, size FROM cache_entries WHERE rowid != ? ORDER BY last_hit_at LIMIT 256",
   );
   const deleteRow = db.prepare("DELETE FROM cache_entries WHERE rowid = ?");
   const sweep = db.prepare(
@@ -136,6 +130,16 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
   const all = db.prepare("SELECT * FROM cache_entries ORDER BY created_at, key");
 
   let bytes = total.get() as number;
+  const pending = new PendingHits();
+  const hot = new HotEntries(Math.min(opts.maxBytes, HOT_BYTES));
+  let version = dataVersion.get() as number;
+
+  const flushHits = db.transaction((): number => {
+    const hits = pending.take();
+    for (const hit of hits) bump.run(hit);
+    return hits.length;
+  });
+  const flush = (): number => (pending.size > 0 ? flushHits() : 0);
 
   /** Inserts or replaces; returns the new row's rowid, or null when the entry can never fit. */
   const store = (entry: CachePut): { rowid: number | bigint; row: Row } | null => {
@@ -143,6 +147,8 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
     if (row.size > opts.maxBytes) return null; // would evict everything else and still not fit
     const before = sizeOf.get(row.key) as number | undefined;
     const { lastInsertRowid } = insert.run(row);
+    hot.delete(row.key);
+    pending.forget(row.key); // the replaced entry's hits are not the new one's
     bytes += row.size - (before ?? 0);
     return { rowid: lastInsertRowid, row };
   };
@@ -150,11 +156,13 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
   /** Deletes least-recently-used rows (never `keep`, the row just stored) down to the low-water mark. */
   const evict = (keep: number | bigint): void => {
     const target = opts.maxBytes * LOW_WATER;
+    flush(); // the LRU order includes the hits not written yet
     while (bytes > target) {
-      const victims = lru.all(keep) as { id: number; size: number }[];
+      const victims = lru.all(keep) as { id: number; key: string; size: number }[];
       if (victims.length === 0) return;
       for (const v of victims) {
         deleteRow.run(v.id);
+        hot.delete(v.key);
         bytes -= v.size;
         if (bytes <= target) return;
       }
@@ -197,16 +205,38 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
 
   return {
     get(key, now = clock()) {
-      const row = get.get({ key, now }) as Record<string, unknown> | undefined;
-      return row ? fromRow(row) : null;
+      const seen = dataVersion.get() as number;
+      if (seen !== version) {
+        version = seen;
+        hot.clear();
+      }
+      let entry = hot.get(key);
+      if (entry && entry.expires_at <= now) {
+        hot.delete(key);
+        return null;
+      }
+      if (!entry) {
+        const row = get.get({ key, now }) as Record<string, unknown> | undefined;
+        if (!row) return null;
+        entry = fromRow(row);
+        entry.hits += pending.count(key);
+        hot.set(entry);
+      }
+      pending.add(key, now);
+      entry.hits++;
+      entry.last_hit_at = Math.max(entry.last_hit_at, now);
+      return entry;
     },
+    flushHits: flush,
     put: (entry) => put(entry),
     sweepExpired(now, limit) {
+      flush();
       const deleted = sweep.all({ now, limit }).length;
       bytes = total.get() as number; // also picks up deletions by other processes (`aigw cache clear`)
       return deleted;
     },
     stats(since = 0) {
+      flush();
       const params = { since, now: clock() };
       const totals = statsAll.get(params) as CacheGroupStats;
       const by_model = statsByModel.all(params) as CacheStats["by_model"];
@@ -214,78 +244,23 @@ export function createResponseCache(db: Db, opts: { maxBytes: number; clock?: ()
     },
     clear({ model, olderThanMs } = {}) {
       const before = olderThanMs === undefined ? null : clock() - olderThanMs;
+      flush();
+      hot.clear();
       const deleted = clear.all({ model: model ?? null, before });
       bytes -= sum(deleted);
       return deleted.length;
     },
     *export() {
+      flush();
       for (const row of all.iterate()) {
         const { raw: _raw, ...entry } = fromRow(row as Record<string, unknown>);
         yield entry;
       }
     },
-    import: (entries) => importAll(entries),
+    import: (entries) => {
+      flush();
+      return importAll(entries);
+    },
     totalBytes: () => bytes,
-  };
-}
-
-type Row = Record<(typeof COLUMNS)[number], string | number | Buffer | null> & { key: string; size: number };
-
-function toRow(entry: CachePut): Row {
-  // Raw JSON bytes are stored as they are: the answer as it was sent, no second serialization.
-  const body =
-    entry.body instanceof Uint8Array
-      ? Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength)
-      : Buffer.from(JSON.stringify(entry.body), "utf8");
-  const usage = JSON.stringify(entry.usage);
-  const text = entry.key.length + entry.namespace.length + entry.format.length + entry.route.length;
-  return {
-    key: entry.key,
-    namespace: entry.namespace,
-    format: entry.format,
-    route: entry.route,
-    model: entry.model,
-    usage,
-    cost_usd: entry.cost_usd,
-    created_at: entry.created_at,
-    expires_at: entry.expires_at,
-    last_hit_at: entry.last_hit_at ?? entry.created_at,
-    hits: entry.hits ?? 0,
-    size: body.length + usage.length + text + Buffer.byteLength(entry.model) + ROW_OVERHEAD,
-    body,
-  };
-}
-
-function fromRow(row: Record<string, unknown>): CacheEntry {
-  const { body, usage, ...rest } = row;
-  const raw = Buffer.isBuffer(body) ? body : Buffer.from(String(body), "utf8");
-  return {
-    ...(rest as Omit<CacheEntry, "body" | "usage">),
-    body: JSON.parse(raw.toString("utf8")),
-    raw,
-    usage: JSON.parse(String(usage)) as CacheUsage,
-  };
-}
-
-/** An imported line, checked enough that a bad file fails with the line's number, not a SQL error. */
-function checkEntry(raw: unknown, index: number): CachePut {
-  const e = (typeof raw === "object" && raw !== null ? raw : {}) as Partial<CacheEntry>;
-  const checks: [string, boolean][] = [
-    ["key", typeof e.key === "string" && e.key !== ""],
-    ["format", e.format === "openai" || e.format === "anthropic" || e.format === "responses"],
-    ["route", typeof e.route === "string"],
-    ["model", typeof e.model === "string"],
-    ["created_at", typeof e.created_at === "number"],
-    ["expires_at", typeof e.expires_at === "number"],
-    ["body", e.body !== undefined],
-  ];
-  const problem = checks.find(([, ok]) => !ok)?.[0];
-  if (problem) throw new TypeError(`cache import: entry ${index + 1} has a missing or bad \`${problem}\``);
-  const entry = e as CacheEntry;
-  return {
-    ...entry,
-    namespace: typeof entry.namespace === "string" ? entry.namespace : "",
-    usage: entry.usage ?? { input: null, cachedInput: null, cacheWrite: null, output: null },
-    cost_usd: typeof entry.cost_usd === "number" ? entry.cost_usd : null,
   };
 }
