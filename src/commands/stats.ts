@@ -66,18 +66,12 @@ export async function collectStats(opts: StatsOptions, command: Command): Promis
       2,
     );
   const paths = homeOf(command, { existing: true });
+  const window = { since: new Date(since).toISOString(), until: new Date(until).toISOString(), by: opts.by };
   const shared = await cliPgStores(paths);
   if (shared) {
     try {
       const { summarizePg } = await import("../store/pg/index.js");
-      const { rows, total } = summarizePg(shared.db, shared.schema, { since, until, by: opts.by });
-      return {
-        since: new Date(since).toISOString(),
-        until: new Date(until).toISOString(),
-        by: opts.by,
-        rows,
-        total,
-      };
+      return { ...window, ...summarizePg(shared.db, shared.schema, { since, until, by: opts.by }) };
     } finally {
       await shared.close();
     }
@@ -86,14 +80,7 @@ export async function collectStats(opts: StatsOptions, command: Command): Promis
   const { createUsageStats } = await import("../store/usage-stats.js");
   const db = openDb(paths.db);
   try {
-    const { rows, total } = createUsageStats(db).summarize({ since, until, by: opts.by });
-    return {
-      since: new Date(since).toISOString(),
-      until: new Date(until).toISOString(),
-      by: opts.by,
-      rows,
-      total,
-    };
+    return { ...window, ...createUsageStats(db).summarize({ since, until, by: opts.by }) };
   } finally {
     db.close();
   }

@@ -183,7 +183,8 @@ export function createClientStore(db: Db): ClientStore {
   };
 }
 
-function toStoredClient(row: Record<string, unknown>): StoredClient {
+/** A clients row (SQLite or PostgreSQL) as the stores hand it out. */
+export function toStoredClient(row: Record<string, unknown>): StoredClient {
   return {
     name: row.name as string,
     key_prefix: row.key_prefix as string,

@@ -242,3 +242,17 @@ export function toRow(group: string, p: Part): StatsRow {
     p95_ms: percentile(p, 0.95),
   };
 }
+
+/** A rollup row's counters (SQLite or PostgreSQL, numbers or numeric strings) as a part's. */
+export function countsOf(r: Record<string, unknown>): Omit<Part, "hist" | "min" | "max"> {
+  return {
+    requests: Number(r.requests),
+    errors: Number(r.errors),
+    cache_hits: Number(r.cache_hits),
+    input_tokens: Number(r.input_tokens),
+    output_tokens: Number(r.output_tokens),
+    cost_usd: r.cost_usd === null ? null : Number(r.cost_usd),
+    unpriced: Number(r.unpriced),
+    saved_usd: Number(r.saved_usd),
+  };
+}

@@ -3,6 +3,7 @@ import {
   add,
   addRow,
   count,
+  countsOf,
   dimsOf,
   emptyPart,
   HOUR,
@@ -123,14 +124,7 @@ function partColumns(p: Part) {
 function fromRollup(r: Record<string, unknown>): Part {
   const { hist, min, max } = decodeHist(r.latency_hist);
   return {
-    requests: Number(r.requests),
-    errors: Number(r.errors),
-    cache_hits: Number(r.cache_hits),
-    input_tokens: Number(r.input_tokens),
-    output_tokens: Number(r.output_tokens),
-    cost_usd: r.cost_usd === null ? null : Number(r.cost_usd),
-    unpriced: Number(r.unpriced),
-    saved_usd: Number(r.saved_usd),
+    ...countsOf(r),
     hist,
     min,
     max,

@@ -5,7 +5,7 @@ import {
   ClientStoreError,
   clientNameProblem,
   hashClientKey,
-  type StoredClient,
+  toStoredClient,
 } from "../clients.js";
 import { PgError, type SyncPg } from "./sync-pg.js";
 
@@ -110,20 +110,5 @@ export function createPgClientStore(db: SyncPg, s: string): ClientStore {
         key_hash: Buffer.from(r.key_hash as Uint8Array),
         previous_key_hash: r.previous_key_hash ? Buffer.from(r.previous_key_hash as Uint8Array) : null,
       })),
-  };
-}
-
-function toStoredClient(row: Record<string, unknown>): StoredClient {
-  return {
-    name: row.name as string,
-    key_prefix: row.key_prefix as string,
-    rpm: row.rpm as number | null,
-    tpm: row.tpm as number | null,
-    daily_budget_usd: row.daily_budget_usd as number | null,
-    monthly_budget_usd: row.monthly_budget_usd as number | null,
-    models: typeof row.models === "string" ? (JSON.parse(row.models) as string[]) : null,
-    created_at: row.created_at as number,
-    revoked_at: row.revoked_at as number | null,
-    previous_expires_at: row.previous_expires_at as number | null,
   };
 }

@@ -1,4 +1,5 @@
 import {
+  countsOf,
   type HourPart,
   type Part,
   type RawRow,
@@ -55,14 +56,7 @@ export function summarizePg(
 
 function fromPg(r: Record<string, unknown>): Part {
   return {
-    requests: Number(r.requests),
-    errors: Number(r.errors),
-    cache_hits: Number(r.cache_hits),
-    input_tokens: Number(r.input_tokens),
-    output_tokens: Number(r.output_tokens),
-    cost_usd: r.cost_usd === null ? null : Number(r.cost_usd),
-    unpriced: Number(r.unpriced),
-    saved_usd: Number(r.saved_usd),
+    ...countsOf(r),
     hist: histFromPg(r),
     min: Number(r.min_ms),
     max: Number(r.max_ms),
