@@ -257,6 +257,8 @@ export async function prepareYardsticks(): Promise<void> {
   yardsticks = { bare: join(dir, "bare.mjs"), hono: join(dir, "hono.mjs") };
 }
 
+const nodeFlags = () => process.env.AIGW_BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+
 /** Starts one of the measured servers with the probe hook preloaded; times listening and first answer. */
 async function launch(
   kind: ServerKind,
@@ -266,7 +268,8 @@ async function launch(
   const url = `http://127.0.0.1:${opts.port}`;
   const t0 = now();
   const child = track(
-    spawn(process.execPath, ["--import", HOOK, ...args], {
+    // AIGW_BENCH_NODE_FLAGS: extra node flags for the measured server (bench/profile.ts: --cpu-prof).
+    spawn(process.execPath, [...nodeFlags(), "--import", HOOK, ...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe", "ipc"],

@@ -261,6 +261,8 @@ export function createGateway(opts: {
       models.stop();
       await hot?.close();
       await Promise.all([...providers.values()].map((p) => p.close()));
+      // The last rows queued before the server stopped, before the database closes.
+      opts.usage.flush();
     },
   };
 }

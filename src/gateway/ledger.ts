@@ -117,7 +117,7 @@ export class RequestLedger {
       if (rec.cost_usd) deps.budgets.record(this.client, rec.client, rec.cost_usd);
     }
     this.settleCache();
-    deps.usage.insert(rec);
+    deps.usage.queue(rec);
     deps.metrics.observe(rec);
     if (deps.events.listening) deps.events.emit({ type: "request", record: rec });
   }

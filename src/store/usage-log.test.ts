@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,5 +87,86 @@ describe("UsageLog.responseOrigin", () => {
     expect(log.responseOrigin("resp_none")).toBeNull();
     // The id is the log's own column, read back with the row.
     expect(log.latest({ limit: 3 }).map((r) => r.response_id)).toEqual([null, "resp_1", "resp_1"]);
+  });
+});
+
+describe("UsageLog.queue (the gateway's write)", () => {
+  const turn = () => new Promise<void>((r) => setImmediate(r));
+  const walFrames = () => (db.pragma("wal_checkpoint(TRUNCATE)") as { log: number }[])[0]!.log;
+
+  it("commits the rows of one turn together right after it, seen by another connection", async () => {
+    const other = openDb(join(dir, "aigw.db"));
+    try {
+      const count = other.prepare("SELECT COUNT(*) FROM usage").pluck();
+      for (let i = 0; i < 3; i++) log.queue(row(`q${i}`));
+      expect(count.get()).toBe(0);
+      await turn();
+      expect(count.get()).toBe(3);
+    } finally {
+      other.close();
+    }
+  });
+
+  it("writes each WAL page once per turn, not once per row", async () => {
+    walFrames();
+    for (let i = 0; i < 50; i++) log.insert(row(`i${i}`));
+    const oneByOne = db.pragma("wal_checkpoint(PASSIVE)") as { log: number }[];
+    walFrames();
+    for (let i = 0; i < 50; i++) log.queue(row(`q${i}`));
+    await turn();
+    const together = db.pragma("wal_checkpoint(PASSIVE)") as { log: number }[];
+    expect(oneByOne[0]!.log).toBeGreaterThanOrEqual(100);
+    expect(together[0]!.log).toBeLessThan(10);
+    expect(log.count()).toBe(100);
+  });
+
+  it("readers here and flush() see queued rows at once; a row that cannot be written loses no other", async () => {
+    const messages: string[] = [];
+    const own = createUsageLog(db, { log: (m) => messages.push(m) });
+    own.queue(row("r1", { response_id: "resp_1" }));
+    expect(own.responseOrigin("resp_1")).toMatchObject({ provider: "openai" });
+    own.queue(row("good1"));
+    own.queue(row("bad", { status: null as unknown as number }));
+    own.queue(row("good2"));
+    await turn();
+    expect(own.latest({ limit: 10 }).map((r) => r.id)).toEqual(["good2", "good1", "r1"]);
+    expect(messages).toEqual([expect.stringMatching(/^usage row bad not written: NOT NULL/)]);
+    own.queue(row("last"));
+    own.flush();
+    db.close();
+    await turn(); // the scheduled commit finds nothing left, and a closed database does not throw
+    db = openDb(join(dir, "aigw.db"));
+    expect(createUsageLog(db).count()).toBe(4);
+  });
+});
+
+describe("UsageLog.queue when the process ends mid-turn", () => {
+  // A real child process: queues a row, then exits before its turn ends (exit, or an uncaught error).
+  const child = (end: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `import { openDb } from "./src/store/db.ts";
+         import { createUsageLog } from "./src/store/usage-log.ts";
+         const log = createUsageLog(openDb(process.argv[1]));
+         log.queue({ id: "last", started_at: 1, route: "chat", status: 200, cache: "MISS", attempts: 1,
+                     latency_ms: 1, stream: false, aborted: false, coalesced: false });
+         ${end}`,
+        join(dir, "aigw.db"),
+      ],
+      { cwd: join(import.meta.dirname, "../.."), encoding: "utf8", timeout: 20_000 },
+    );
+
+  it.each([
+    ["process.exit(3)", 3],
+    ["throw new Error('boom')", 1],
+  ])("commits the queued row on the way out: %s", (end, code) => {
+    const r = child(end);
+    expect(r.status, r.stderr).toBe(code);
+    expect(log.latest({ limit: 5 }).map((x) => x.id)).toEqual(["last"]);
   });
 });

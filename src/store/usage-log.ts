@@ -66,7 +66,16 @@ export interface SpendRow {
 }
 
 export interface UsageLog {
+  /** Writes a row now. */
   insert(record: UsageRecord): void;
+  /**
+   * The gateway's write: queues the request's one row. Rows queued in one turn of the event loop are
+   * committed together right after it (`setImmediate`), in one transaction: at 16 connections each
+   * WAL page is written once per turn instead of once per row. Readers here commit the queue first.
+   */
+  queue(record: UsageRecord): void;
+  /** Commits the queued rows now (at stop, before the database closes). */
+  flush(): void;
   recent(limit: number): UsageRecord[];
   /** The last finished requests matching `filter`, the most recently finished first. */
   latest(filter: LatestFilter): UsageRecord[];
@@ -114,7 +123,14 @@ export const USAGE_COLUMNS = [
 // Local only (not shipped to PostgreSQL): it answers this gateway's own `/v1/responses/{id}` look-ups.
 const INSERT_COLUMNS = [...USAGE_COLUMNS, "response_id"] as const;
 
-export function createUsageLog(db: Db): UsageLog {
+// Logs with rows queued: a process that exits mid-turn (process.exit, an uncaught error) commits
+// them on the way out; better-sqlite3 is synchronous, so an 'exit' listener can still write.
+const unflushed = new Set<() => void>();
+process.once("exit", () => {
+  for (const flush of unflushed) flush();
+});
+
+export function createUsageLog(db: Db, opts: { log?: (message: string) => void } = {}): UsageLog {
   const insert = db.prepare(
     `INSERT INTO usage (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
   );
@@ -154,20 +170,60 @@ export function createUsageLog(db: Db): UsageLog {
   const flags = INSERT_COLUMNS.map(
     (c) => c === "stream" || c === "aborted" || c === "coalesced" || c === "simulated",
   );
+  const log = opts.log ?? ((message: string) => process.stderr.write(`aigw: ${message}\n`));
+  let queued: unknown[][] = [];
+  let scheduled = false;
+  const commitAll = db.transaction((rows: unknown[][]) => {
+    for (const values of rows) insert.run(values);
+  });
+  const flush = () => {
+    scheduled = false;
+    unflushed.delete(flush);
+    if (queued.length === 0 || !db.open) return;
+    const rows = queued;
+    queued = [];
+    try {
+      commitAll(rows);
+    } catch {
+      // One bad row (or a moment of SQLITE_BUSY) must not take the others with it: one at a time.
+      for (const values of rows) {
+        try {
+          insert.run(values);
+        } catch (err) {
+          log(`usage row ${String(values[0])} not written: ${(err as Error).message}`);
+        }
+      }
+    }
+  };
+  // Positional values: binding by name looks each column up in a spread copy of the record.
+  const valuesOf = (record: UsageRecord): unknown[] => {
+    const values: unknown[] = new Array(INSERT_COLUMNS.length);
+    for (let i = 0; i < INSERT_COLUMNS.length; i++) {
+      const value = record[INSERT_COLUMNS[i]!];
+      values[i] = flags[i] ? (value ? 1 : 0) : (value ?? null);
+    }
+    return values;
+  };
   return {
     insert(record) {
-      // Positional values: binding by name looks each column up in a spread copy of the record.
-      const values: unknown[] = new Array(INSERT_COLUMNS.length);
-      for (let i = 0; i < INSERT_COLUMNS.length; i++) {
-        const value = record[INSERT_COLUMNS[i]!];
-        values[i] = flags[i] ? (value ? 1 : 0) : (value ?? null);
-      }
-      insert.run(values);
+      flush();
+      insert.run(valuesOf(record));
     },
+    queue(record) {
+      queued.push(valuesOf(record));
+      if (!scheduled) {
+        scheduled = true;
+        unflushed.add(flush);
+        setImmediate(flush);
+      }
+    },
+    flush,
     recent(limit) {
+      flush();
       return (recent.all(limit) as Record<string, unknown>[]).map(fromRow);
     },
     latest(filter) {
+      flush();
       const rows = latest.all({
         limit: filter.limit,
         client: filter.client ?? null,
@@ -177,18 +233,25 @@ export function createUsageLog(db: Db): UsageLog {
       return rows.map(fromRow);
     },
     spendByModelAndClient(since) {
+      flush();
       return spendBy.all(since) as SpendRow[];
     },
     count() {
+      flush();
       return count.get() as number;
     },
     cacheSummary(since) {
+      flush();
       return cacheSummary.get(since) as { requests: number; hits: number; saved_usd: number };
     },
     spendSince(since) {
+      flush();
       return spend.all(since) as { client: string | null; cost: number }[];
     },
-    responseOrigin: (responseId) => origin.get(responseId) ?? null,
+    responseOrigin(responseId) {
+      flush();
+      return origin.get(responseId) ?? null;
+    },
   };
 }
 

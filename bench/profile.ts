@@ -1,0 +1,61 @@
+/**
+ * CPU profile of aigw under a closed loop at 16 connections (a profiling aid, not part of `npm run bench`):
+ *   npx tsx bench/profile.ts [--cache] [--seconds 5] [--dir /tmp/prof]
+ * Writes a .cpuprofile of the gateway (open it in Chrome DevTools, or summarise it with
+ * `npx tsx bench/profile.ts --summary FILE`).
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { chatBody, closedLoop } from "./load.js";
+import { installCleanup, prepareCli, startFakeUpstream, startGateway } from "./procs.js";
+
+const { values: a } = parseArgs({
+  options: {
+    cache: { type: "boolean", default: false },
+    seconds: { type: "string", default: "5" },
+    dir: { type: "string", default: "/tmp/prof" },
+    summary: { type: "string" },
+  },
+});
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+if (a.summary) {
+  // Self time per function, and total (inclusive) time for the top frames.
+  const p = JSON.parse(readFileSync(a.summary, "utf8")) as {
+    nodes: Node[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  const total = p.timeDeltas.reduce((s, d) => s + d, 0);
+  const byFn = new Map<string, number>();
+  for (const n of p.nodes) {
+    const f = n.callFrame;
+    const key = `${f.functionName || "(anon)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + (self.get(n.id) ?? 0));
+  }
+  const rows = [...byFn].sort((x, y) => y[1] - x[1]).slice(0, 45);
+  for (const [k, v] of rows) process.stdout.write(`${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}\n`);
+  process.exit(0);
+}
+
+installCleanup();
+prepareCli();
+const upstream = await startFakeUpstream();
+process.env.AIGW_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${a.dir}`;
+const gw = await startGateway(upstream.url, { cache: a.cache });
+delete process.env.AIGW_BENCH_NODE_FLAGS;
+const url = `${gw.url}/v1/chat/completions`;
+await closedLoop({ url, body: chatBody(false), connections: 16, seconds: 1 });
+const r = await closedLoop({ url, body: chatBody(false), connections: 16, seconds: Number(a.seconds) });
+process.stderr.write(`${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms\n`);
+await gw.stop();
+await upstream.stop();
+process.exit(0);
