@@ -344,7 +344,7 @@ export async function startYardstick(kind: "bare" | "hono", upstreamUrl: string)
 /** A gateway over the fake upstream; the cache is off unless asked for; `limits` is a YAML flow mapping. */
 export async function startGateway(
   upstreamUrl: string,
-  opts: { cache?: boolean; limits?: string } = {},
+  opts: { cache?: boolean; limits?: string; extraConfig?: string } = {},
 ): Promise<ServerProc> {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   tempDirs.add(dir);
@@ -352,7 +352,7 @@ export async function startGateway(
   writeFileSync(
     config,
     `providers:\n  fake: { type: openai-compatible, base_url: ${upstreamUrl}/v1${opts.limits ? `, limits: ${opts.limits}` : ""} }\n` +
-      `cache: { enabled: ${opts.cache ? "true" : "false"} }\n`,
+      `cache: { enabled: ${opts.cache ? "true" : "false"} }\n${opts.extraConfig ?? ""}`,
   );
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };

@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 3 min)
  *   npx tsx bench/run.ts --quick       ~1 s phases, a smoke run (about 1 min)
- *   npx tsx bench/run.ts --only closed,rate   some phases: closed, rate, stream, memory, startup, cache, limiter, stats
+ *   npx tsx bench/run.ts --only closed,rate   some phases: closed, rate, stream, memory, startup, cache, limiter, shared, stats
  *
  * Every server runs with bench/hook.mjs preloaded, which reports its own CPU time and event-loop delay
  * over IPC. Uses dist/ (via bin/aigw; AIGW_BENCH_CLI=path/to/cli.js picks another build). Prints a table
@@ -16,8 +16,10 @@ import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { startRedis } from "../test/services.js";
 import { chatBody, closedLoop, openLoop, type StreamSample, streamOnce } from "./load.js";
 import {
+  cpuMicros,
   installCleanup,
   machineCpu,
   memoryMB,
@@ -336,6 +338,56 @@ async function cachePhase(upstream: string): Promise<void> {
   }
 }
 
+/** The Redis path beside the same config alone (a fleet of one: every limit, budget and cooldown in Redis). */
+async function sharedPhase(upstream: string): Promise<void> {
+  const redis = await startRedis();
+  const extra =
+    "default_client_limits: { rpm: 100000000 }\nbudgets: { daily_usd: 1000000000 }\n" +
+    'pricing: { "fake/*": { input: 1, output: 1 } }\n';
+  const single = await startGateway(upstream, { extraConfig: extra });
+  const shared = await startGateway(upstream, {
+    extraConfig: `${extra}shared: { redis: "${redis.url}" }\n`,
+  });
+  try {
+    const body = chatBody(false);
+    const c1 = (url: string) =>
+      closedLoop({ url: url + PATH, body, connections: 1, seconds: S.c1Seconds, warmupSeconds: S.warmup });
+    const p50s = { direct: [] as number[], single: [] as number[], redis: [] as number[] };
+    let failures = 0;
+    for (let round = 0; round < S.rounds; round++) {
+      for (const [key, url] of [
+        ["direct", upstream],
+        ["single", single.url],
+        ["redis", shared.url],
+      ] as const) {
+        const r = await c1(url);
+        p50s[key].push(r.p50);
+        failures += r.non2xx + r.errors;
+      }
+    }
+    const alone = await cpuAtC16(single);
+    const redisPid = redis.pid();
+    const redisBefore = redisPid ? cpuMicros(redisPid) : Number.NaN;
+    const withRedis = await cpuAtC16(shared);
+    const redisUs =
+      ((redisPid ? cpuMicros(redisPid) : Number.NaN) - redisBefore) / (withRedis.ok + withRedis.non2xx);
+    failures += alone.non2xx + alone.errors + withRedis.non2xx + withRedis.errors;
+    results.shared = {
+      directP50: median(p50s.direct),
+      single: { p50: median(p50s.single), cpuUs: alone.cpuUs ?? Number.NaN },
+      redis: { p50: median(p50s.redis), cpuUs: withRedis.cpuUs ?? Number.NaN, redisCpuUs: redisUs },
+      failures,
+    };
+    log(
+      `shared: p50 c1 direct ${fmt(median(p50s.direct))} / alone ${fmt(median(p50s.single))} / redis ${fmt(median(p50s.redis))} ms; ` +
+        `c16 ${fmt(alone.cpuUs, 0)} → ${fmt(withRedis.cpuUs, 0)} µs/req (+${fmt(redisUs, 0)} in redis-server)`,
+    );
+  } finally {
+    await Promise.all([single.stop(), shared.stop()]);
+    await redis.close();
+  }
+}
+
 async function limiterPhase(upstream: string): Promise<void> {
   const plain = await startGateway(upstream);
   let unlimited: Closed;
@@ -430,6 +482,7 @@ async function main(): Promise<void> {
     if (run("startup")) await startupPhase(upstream.url);
     if (run("cache")) await cachePhase(upstream.url);
     if (run("limiter")) await limiterPhase(upstream.url);
+    if (run("shared")) await sharedPhase(upstream.url);
     if (run("stats")) statsPhase();
   } finally {
     await upstream.stop();

@@ -7,7 +7,17 @@ import { ROOT } from "./procs.js";
 import { fmt, type Row, renderTable, signed, type Target, verdict } from "./report.js";
 
 export const RATE = 500;
-export const PHASES = ["closed", "rate", "stream", "memory", "startup", "cache", "limiter", "stats"] as const;
+export const PHASES = [
+  "closed",
+  "rate",
+  "stream",
+  "memory",
+  "startup",
+  "cache",
+  "limiter",
+  "shared",
+  "stats",
+] as const;
 export type Phase = (typeof PHASES)[number];
 export type Side = "direct" | ServerKind;
 export const SIDES: readonly Side[] = ["direct", "bare", "hono", "aigw"];
@@ -50,6 +60,16 @@ export interface Results {
   cache?: { hitP50: number; directP50: number; hitCpuUs: number; missCpuUs: number; failures: number };
   /** CPU with limits that never bind (tpm included) vs none, and the event loop right after such a start. */
   limiter?: { unlimitedUs: number; limitedUs: number; loopMaxAtStart: number; loopP99AtStart: number };
+  /**
+   * The Redis path: the same gateway config (client rpm limit, daily budget, prices) without and with
+   * `shared.redis`; p50 at c=1 beside the direct call's, CPU per request at c=16 (redis-server's own CPU apart).
+   */
+  shared?: {
+    directP50: number;
+    single: { p50: number; cpuUs: number };
+    redis: { p50: number; cpuUs: number; redisCpuUs: number };
+    failures: number;
+  };
   /** `aigw stats` on a generated log: the first run rolls the log up, later runs read the rollup. */
   stats?: { rows: number; generateMs: number; firstMs: number; warmMs: number[]; medianWarmMs: number };
   machine?: { busyPct: number; stealPct: number };
@@ -244,6 +264,16 @@ export function report(results: Results): void {
     const l = results.limiter;
     row("CPU µs/request: no limits → limits never binding", {
       aigw: `${fmt(l.unlimitedUs, 0)} → ${fmt(l.limitedUs, 0)}`,
+    });
+  }
+  if (results.shared) {
+    const sh = results.shared;
+    row("Redis path: CPU µs/request, 16 connections (alone → shared)", {
+      aigw: `${fmt(sh.single.cpuUs, 0)} → ${fmt(sh.redis.cpuUs, 0)} (+${fmt(sh.redis.redisCpuUs, 0)} in redis-server)`,
+    });
+    row("Redis path: added p50, 1 connection (ms, alone → shared)", {
+      direct: fmt(sh.directP50),
+      aigw: `${signed(sh.single.p50 - sh.directP50)} → ${signed(sh.redis.p50 - sh.directP50)}`,
     });
   }
   // Event-loop delay inside each server, per phase (p99 / max, ms): the never-stalls target.
