@@ -1,17 +1,20 @@
 /**
  * CPU profile of aigw under a closed loop at 16 connections (a profiling aid, not part of `npm run bench`):
- *   npx tsx bench/profile.ts [--cache] [--seconds 5] [--dir /tmp/prof]
+ *   npx tsx bench/profile.ts [--cache] [--redis] [--seconds 5] [--dir /tmp/prof]
+ * (--redis: a client rpm limit, a daily budget and prices, kept in a redis-server started for the run)
  * Writes a .cpuprofile of the gateway (open it in Chrome DevTools, or summarise it with
  * `npx tsx bench/profile.ts --summary FILE`).
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { startRedis } from "../test/services.js";
 import { chatBody, closedLoop } from "./load.js";
 import { installCleanup, prepareCli, startFakeUpstream, startGateway } from "./procs.js";
 
 const { values: a } = parseArgs({
   options: {
     cache: { type: "boolean", default: false },
+    redis: { type: "boolean", default: false },
     seconds: { type: "string", default: "5" },
     dir: { type: "string", default: "/tmp/prof" },
     summary: { type: "string" },
@@ -49,8 +52,13 @@ if (a.summary) {
 installCleanup();
 prepareCli();
 const upstream = await startFakeUpstream();
+const redis = a.redis ? await startRedis() : null;
+const extraConfig = redis
+  ? "default_client_limits: { rpm: 100000000 }\nbudgets: { daily_usd: 1000000000 }\n" +
+    `pricing: { "fake/*": { input: 1, output: 1 } }\nshared: { redis: "${redis.url}" }\n`
+  : "";
 process.env.AIGW_BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${a.dir}`;
-const gw = await startGateway(upstream.url, { cache: a.cache });
+const gw = await startGateway(upstream.url, { cache: a.cache, extraConfig });
 delete process.env.AIGW_BENCH_NODE_FLAGS;
 const url = `${gw.url}/v1/chat/completions`;
 await closedLoop({ url, body: chatBody(false), connections: 16, seconds: 1 });
@@ -58,4 +66,5 @@ const r = await closedLoop({ url, body: chatBody(false), connections: 16, second
 process.stderr.write(`${r.reqPerSec.toFixed(0)} req/s, p50 ${r.p50} ms\n`);
 await gw.stop();
 await upstream.stop();
+await redis?.close();
 process.exit(0);

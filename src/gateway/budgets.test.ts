@@ -130,10 +130,13 @@ describe("Budgets", () => {
     ]);
   });
 
-  it("names a budget under a cent in four places, not as $0.00", () => {
+  it("names a budget under a cent in four places (or as many as its first digit needs), not as $0.00", () => {
     const { budgets, logged } = setup({ daily: 0.0004, now: T0 });
     budgets.record(null, null, 0.0003);
     expect(logged[0]).toContain("of its daily $0.0004 ($0.0003)");
+    const tiny = setup({ daily: 0.000001, now: T0 });
+    tiny.budgets.record(null, null, 0.0002);
+    expect(tiny.logged[0]).toContain("of its daily $0.000001 ($0.0002)");
   });
 
   it("does not repeat a warning already crossed before a restart", () => {

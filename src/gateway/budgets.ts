@@ -288,6 +288,9 @@ export class Budgets {
 }
 
 /** A budget in a log line: cents, or four places for a budget under a cent (a test's $0.0005 is not "$0.00"). */
+/** Cents from a cent up; below, four places, or as many as the first digit needs ($0.000001), never "$0.0000". */
 function dollars(usd: number): string {
-  return `$${usd >= 0.01 ? usd.toFixed(2) : usd.toFixed(4)}`;
+  if (usd >= 0.01 || usd <= 0) return `$${usd.toFixed(2)}`;
+  const places = Math.min(12, Math.max(4, -Math.floor(Math.log10(usd))));
+  return `$${usd.toFixed(places)}`;
 }
