@@ -118,7 +118,7 @@ export function summarizeParts(
       groups.set(group, into);
     }
     add(into, part);
-    add(total, part);
+    add(total, part, false);
   };
   // Ragged edges from raw rows, whole hours from the rollup.
   const edges: [number, number][] =
@@ -138,7 +138,7 @@ export function summarizeParts(
         groups.set(group, into);
       }
       addRow(into, row);
-      addRow(total, row);
+      addRow(total, row, false);
     }
   }
   // Whole hours, and whole UTC days between them when there are daily rollups and groups are not
@@ -158,6 +158,8 @@ export function summarizeParts(
     for (const { hour, value, part } of source(dim, first, last))
       collect(dayOf ? dayOf.format(hour) : value, part);
   }
+  // The total's latencies once from its groups (counts and extremes: the order does not matter).
+  for (const p of groups.values()) addLatencies(total, p);
   const rows = [...groups].map(([group, p]) => toRow(group, p));
   rows.sort((a, b) =>
     opts.by === "day"
@@ -193,7 +195,8 @@ export function dimsOf(row: RawRow): [Dim, string][] {
   ];
 }
 
-export function addRow(p: Part, row: RawRow): void {
+/** Adds a row; without `latencies` only its counters (the histogram and extremes left as they are). */
+export function addRow(p: Part, row: RawRow, latencies = true): void {
   const [, , , , , status, cache, input, output, cost, saved, latency, errorType] = row;
   p.requests++;
   // A stream that failed after its 200 still counts as an error (as `aigw tail --errors` shows it).
@@ -204,6 +207,7 @@ export function addRow(p: Part, row: RawRow): void {
   if (cost !== null) p.cost_usd = (p.cost_usd ?? 0) + cost;
   else if (status < 400 && cache !== "HIT") p.unpriced++;
   p.saved_usd += saved ?? 0;
+  if (!latencies) return;
   const bucket = Math.floor(Math.log(Math.max(latency, 0.01)) * BUCKETS_PER_E);
   count(p.hist, bucket - MIN_BUCKET, 1);
   p.min = Math.min(p.min, latency);
@@ -237,7 +241,8 @@ export function emptyPart(): Part {
   };
 }
 
-export function add(into: Part, p: Part): void {
+/** Adds a part; without `latencies` only its counters (see addLatencies). */
+export function add(into: Part, p: Part, latencies = true): void {
   into.requests += p.requests;
   into.errors += p.errors;
   into.cache_hits += p.cache_hits;
@@ -246,7 +251,15 @@ export function add(into: Part, p: Part): void {
   if (p.cost_usd !== null) into.cost_usd = (into.cost_usd ?? 0) + p.cost_usd;
   into.unpriced += p.unpriced;
   into.saved_usd += p.saved_usd;
-  for (let i = 0; i < p.hist.length; i++) if (p.hist[i]) count(into.hist, i, p.hist[i]!);
+  if (latencies) addLatencies(into, p);
+}
+
+/** Adds a part's histogram and extremes. */
+export function addLatencies(into: Part, p: Part): void {
+  const from = p.hist;
+  const to = into.hist;
+  while (to.length < from.length) to.push(0);
+  for (let i = 0; i < from.length; i++) to[i]! += from[i]!;
   into.min = Math.min(into.min, p.min);
   into.max = Math.max(into.max, p.max);
 }
