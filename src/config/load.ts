@@ -1,41 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
+import { ConfigError, findConfigFile } from "./find.js";
 import { type Config, configSchema } from "./schema.js";
 
-/** A config problem, already phrased for people: file, field and what was expected. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError, findConfigFile };
 
 export interface LoadedConfig {
   config: Config;
   /** The file it came from, or null when none was found (all defaults). */
   file: string | null;
-}
-
-/** `--config FILE`, else `$AIGW_CONFIG`, else `./aigw.yaml`, else `<home>/config.yaml`; none needed. */
-export function findConfigFile(opts: {
-  explicit?: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  homeConfig: string;
-}): string | null {
-  const env = opts.env ?? process.env;
-  const named = opts.explicit ?? env.AIGW_CONFIG;
-  if (named) {
-    const file = resolve(opts.cwd ?? process.cwd(), named);
-    if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
-    return file;
-  }
-  for (const file of [resolve(opts.cwd ?? process.cwd(), "aigw.yaml"), opts.homeConfig]) {
-    if (existsSync(file)) return file;
-  }
-  return null;
 }
 
 export function loadConfig(opts: Parameters<typeof findConfigFile>[0]): LoadedConfig {

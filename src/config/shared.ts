@@ -8,7 +8,10 @@ export interface SharedSettings {
 }
 
 /** Null when nothing is shared: the gateway keeps everything in memory and its SQLite file. */
-export function sharedSettings(config: Config, env: NodeJS.ProcessEnv = process.env): SharedSettings | null {
+export function sharedSettings(
+  config: Pick<Config, "shared">,
+  env: NodeJS.ProcessEnv = process.env,
+): SharedSettings | null {
   const redis = config.shared?.redis ?? (env.AIGW_REDIS_URL || null);
   const postgres = config.shared?.postgres ?? (env.AIGW_POSTGRES_URL || null);
   if (!redis && !postgres) return null;

@@ -23,6 +23,8 @@ export interface StatsRow {
 }
 
 export const HOUR = 3_600_000;
+/** A UTC day: the span of the daily rollups. */
+export const DAY = 86_400_000;
 /** Buckets per e-fold of latency: bucket width e^(1/20) ≈ 5 %. */
 export const BUCKETS_PER_E = 20;
 /** The bucket of the fastest latency counted (latencies are clamped at 0.01 ms). */
@@ -79,15 +81,21 @@ export interface HourPart {
   part: Part;
 }
 
+/** The rollups of one dimension whose span starts in [first, last) (hours, or UTC days). */
+export type PartSource = (dim: Dim, first: number, last: number) => Iterable<HourPart>;
+
 /**
  * `aigw stats` from rollups: whole hours from `hours` (the rollups of one dimension), the window's
  * ragged edges from `raw` rows, both binned the same way, so the answer does not depend on where the
- * rollups stop. SQLite and PostgreSQL give it their own sources.
+ * rollups stop. With `days` (daily rollups, UTC), the whole UTC days inside a window grouped by
+ * anything but the local day come from there: a month by model reads ~200 rows, not ~4,000.
+ * SQLite and PostgreSQL give it their own sources.
  */
 export function summarizeParts(
   opts: SummarizeOptions,
   raw: (start: number, end: number) => Iterable<RawRow>,
-  hours: (dim: Dim, firstHour: number, lastHour: number) => Iterable<HourPart>,
+  hours: PartSource,
+  days?: PartSource,
 ): { rows: StatsRow[]; total: StatsRow } {
   const dim: Dim = opts.by === "day" ? "all" : opts.by;
   const firstHour = Math.ceil(opts.since / HOUR) * HOUR;
@@ -110,7 +118,7 @@ export function summarizeParts(
       groups.set(group, into);
     }
     add(into, part);
-    add(total, part);
+    add(total, part, false);
   };
   // Ragged edges from raw rows, whole hours from the rollup.
   const edges: [number, number][] =
@@ -123,14 +131,35 @@ export function summarizeParts(
   for (const [start, end] of edges) {
     if (end <= start) continue;
     for (const row of raw(start, end)) {
-      const part = emptyPart();
-      addRow(part, row);
-      collect(dayOf ? dayOf.format(row[0]) : (dimsOf(row).find(([d]) => d === dim)?.[1] ?? "(none)"), part);
+      const group = dayOf ? dayOf.format(row[0]) : dimValue(row, dim);
+      let into = groups.get(group);
+      if (!into) {
+        into = emptyPart();
+        groups.set(group, into);
+      }
+      addRow(into, row);
+      addRow(total, row, false);
     }
   }
-  for (const { hour, value, part } of hours(dim, firstHour, lastHour)) {
-    collect(dayOf ? dayOf.format(hour) : value, part);
+  // Whole hours, and whole UTC days between them when there are daily rollups and groups are not
+  // local days (a day's rollup would straddle two of those).
+  const firstDay = Math.ceil(firstHour / DAY) * DAY;
+  const lastDay = Math.floor(lastHour / DAY) * DAY;
+  const spans: [PartSource, number, number][] =
+    days && !dayOf && firstDay < lastDay
+      ? [
+          [hours, firstHour, firstDay],
+          [days, firstDay, lastDay],
+          [hours, lastDay, lastHour],
+        ]
+      : [[hours, firstHour, lastHour]];
+  for (const [source, first, last] of spans) {
+    if (last <= first) continue;
+    for (const { hour, value, part } of source(dim, first, last))
+      collect(dayOf ? dayOf.format(hour) : value, part);
   }
+  // The total's latencies once from its groups (counts and extremes: the order does not matter).
+  for (const p of groups.values()) addLatencies(total, p);
   const rows = [...groups].map(([group, p]) => toRow(group, p));
   rows.sort((a, b) =>
     opts.by === "day"
@@ -138,6 +167,22 @@ export function summarizeParts(
       : b.requests - a.requests || a.group.localeCompare(b.group),
   );
   return { rows, total: toRow("total", total) };
+}
+
+/** The value of one dimension of a row, as dimsOf names it. */
+function dimValue(row: RawRow, dim: Dim): string {
+  switch (dim) {
+    case "all":
+      return "";
+    case "model":
+      return row[1] ?? "(none)";
+    case "client":
+      return row[2] ?? "anonymous";
+    case "provider":
+      return row[3] ?? "(none)";
+    case "key":
+      return row[4] ?? "(none)";
+  }
 }
 
 export function dimsOf(row: RawRow): [Dim, string][] {
@@ -150,7 +195,8 @@ export function dimsOf(row: RawRow): [Dim, string][] {
   ];
 }
 
-export function addRow(p: Part, row: RawRow): void {
+/** Adds a row; without `latencies` only its counters (the histogram and extremes left as they are). */
+export function addRow(p: Part, row: RawRow, latencies = true): void {
   const [, , , , , status, cache, input, output, cost, saved, latency, errorType] = row;
   p.requests++;
   // A stream that failed after its 200 still counts as an error (as `aigw tail --errors` shows it).
@@ -161,6 +207,7 @@ export function addRow(p: Part, row: RawRow): void {
   if (cost !== null) p.cost_usd = (p.cost_usd ?? 0) + cost;
   else if (status < 400 && cache !== "HIT") p.unpriced++;
   p.saved_usd += saved ?? 0;
+  if (!latencies) return;
   const bucket = Math.floor(Math.log(Math.max(latency, 0.01)) * BUCKETS_PER_E);
   count(p.hist, bucket - MIN_BUCKET, 1);
   p.min = Math.min(p.min, latency);
@@ -194,7 +241,8 @@ export function emptyPart(): Part {
   };
 }
 
-export function add(into: Part, p: Part): void {
+/** Adds a part; without `latencies` only its counters (see addLatencies). */
+export function add(into: Part, p: Part, latencies = true): void {
   into.requests += p.requests;
   into.errors += p.errors;
   into.cache_hits += p.cache_hits;
@@ -203,7 +251,15 @@ export function add(into: Part, p: Part): void {
   if (p.cost_usd !== null) into.cost_usd = (into.cost_usd ?? 0) + p.cost_usd;
   into.unpriced += p.unpriced;
   into.saved_usd += p.saved_usd;
-  for (let i = 0; i < p.hist.length; i++) if (p.hist[i]) count(into.hist, i, p.hist[i]!);
+  if (latencies) addLatencies(into, p);
+}
+
+/** Adds a part's histogram and extremes. */
+export function addLatencies(into: Part, p: Part): void {
+  const from = p.hist;
+  const to = into.hist;
+  while (to.length < from.length) to.push(0);
+  for (let i = 0; i < from.length; i++) to[i]! += from[i]!;
   into.min = Math.min(into.min, p.min);
   into.max = Math.max(into.max, p.max);
 }

@@ -146,4 +146,56 @@ describe("usage stats over rollups", () => {
     stats.catchUp();
     expect(stats.summarize(window).total.requests).toBe(41);
   });
+
+  it("takes whole UTC days from the daily rollups and agrees with the rows themselves", () => {
+    // Every 37 minutes for four days, three models, latencies spread over two decades.
+    const models = ["a", "b", "c"];
+    const rows: UsageRecord[] = [];
+    for (let i = 0; i < 4 * 39; i++) {
+      rows.push(
+        row(i, {
+          started_at: T0 + i * 37 * 60_000,
+          requested_model: models[i % 3]!,
+          latency_ms: 10 + ((i * 7919) % 1000),
+          input_tokens: i,
+        }),
+      );
+    }
+    for (const r of rows) log.insert(r);
+    const stats = createUsageStats(db);
+    stats.catchUp();
+    const days = db.prepare("SELECT COUNT(*) FROM usage_daily WHERE dim = 'model'").pluck().get();
+    expect(days).toBe(12);
+    // From mid-morning of day 0 to the afternoon of day 3: hours, two whole days, hours, raw edges.
+    const window = { since: T0 + 9 * H + 20 * 60_000, until: T0 + 3 * 24 * H + 15 * H + 5 * 60_000 };
+    const inside = rows.filter((r) => r.started_at >= window.since && r.started_at < window.until);
+    for (const by of ["model", "client", "provider", "key"] as const) {
+      const { rows: groups, total } = stats.summarize({ ...window, by });
+      expect(total.requests).toBe(inside.length);
+      expect(total.input_tokens).toBe(inside.reduce((sum, r) => sum + (r.input_tokens ?? 0), 0));
+      if (by === "model")
+        expect(groups.map((g) => [g.group, g.requests])).toEqual(
+          models.map((m) => [m, inside.filter((r) => r.requested_model === m).length]),
+        );
+    }
+    // The same answer as from the hourly rollups alone (the local-day grouping never reads days).
+    const byModel = stats.summarize({ ...window, by: "model" });
+    const byDay = stats.summarize({ ...window, by: "day", timeZone: "UTC" });
+    expect(byDay.total).toEqual({ ...byModel.total });
+  });
+
+  it("sums daily rollups from the hourly ones once, for a log rolled up before they existed", () => {
+    for (let i = 0; i < 60; i++)
+      log.insert(row(i, { started_at: T0 + i * 2 * H, latency_ms: 5 + i, client: i % 2 ? "web" : null }));
+    const stats = createUsageStats(db);
+    const window = { since: T0 - H, until: T0 + 6 * 24 * H, by: "client" as const };
+    const before = stats.summarize(window);
+    db.exec("DELETE FROM usage_daily; DELETE FROM meta WHERE name = 'rollup_daily'");
+    log.insert(row(99, { started_at: T0 + 25 * H, latency_ms: 3 }));
+    const after = createUsageStats(db).summarize(window);
+    expect(db.prepare("SELECT SUM(requests) FROM usage_daily WHERE dim = 'all'").pluck().get()).toBe(61);
+    expect(after.total.requests).toBe(61);
+    expect(after.rows.find((r) => r.group === "anonymous")!.requests).toBe(31);
+    expect(after.rows.find((r) => r.group === "web")).toEqual(before.rows.find((r) => r.group === "web"));
+  });
 });

@@ -13,7 +13,11 @@ export function formatUsd(value: number | null): string {
 
 /** 1234 → "1,234"; null → "-". */
 export function formatCount(value: number | null): string {
-  return value === null ? "-" : Math.round(value).toLocaleString("en-US");
+  if (value === null) return "-";
+  const n = Math.round(value);
+  // Commas by hand: the first toLocaleString loads ICU's number formatting (~15 ms of `aigw stats`).
+  if (!Number.isSafeInteger(n) || Object.is(n, -0)) return n.toLocaleString("en-US");
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ",");
 }
 
 /** Milliseconds for people: "850ms", "1.2s", "3m05s". */
