@@ -164,13 +164,30 @@ describe("the usage log", () => {
   it("keeps every answered request's row when the gateway is killed with SIGKILL", async () => {
     const dir = home(fakeConfig());
     const server = await start(dir);
-    const n = 25;
-    await Promise.all(Array.from({ length: n }, (_, i) => ask(server.url, `q${i}`)));
+    // Answers, streams read to their end, and refusals: each answered before the kill has its row.
+    // (Rows that end in one turn commit together after it; an answer waits for its row's commit.)
+    const client = new OpenAI({ apiKey: "x", baseURL: `${server.url}/v1`, maxRetries: 0 });
+    const streamed = async (i: number) => {
+      const stream = await client.chat.completions.create({
+        model: "fake/gpt-test",
+        messages: [{ role: "user", content: `s${i}` }],
+        stream: true,
+      });
+      for await (const _ of stream);
+    };
+    const refused = () =>
+      fetch(`${server.url}/v1/chat/completions`, { method: "POST", body: "{" }).then((r) => r.text());
+    const n = 24;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        i % 3 === 0 ? ask(server.url, `q${i}`) : i % 3 === 1 ? streamed(i) : refused(),
+      ),
+    );
     server.child.kill("SIGKILL");
     await server.exited;
     const stats = await runCli(["stats", "--json"], { home: dir });
     expect(stats.code).toBe(0);
-    expect(JSON.parse(stats.stdout).total.requests).toBe(n);
+    expect(JSON.parse(stats.stdout).total).toMatchObject({ requests: n, errors: n / 3 });
   });
 
   it("aigw stats sums what was served, grouped as asked, as JSON", async () => {

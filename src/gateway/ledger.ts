@@ -122,29 +122,37 @@ export class RequestLedger {
     if (deps.events.listening) deps.events.emit({ type: "request", record: rec });
   }
 
+  /** Closes, then settles once the row is committed: a response ends only after its row is safe. */
+  finish(): Promise<void> {
+    this.close();
+    return this.deps.usage.committed();
+  }
+
   /**
    * Wraps a stream so the ledger closes when it ends, however it ends: done, failed, or abandoned by
    * the server (`return()`), even before its first chunk was pulled.
    */
   closeAfter(stream: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
     const inner = stream[Symbol.asyncIterator]();
-    const close = () => this.close();
+    const finish = () => this.finish();
     const iterator: AsyncIterator<Uint8Array> = {
       async next() {
+        let step: IteratorResult<Uint8Array>;
         try {
-          const step = await inner.next();
-          if (step.done) close();
-          return step;
+          step = await inner.next();
         } catch (err) {
-          close();
+          await finish();
           throw err;
         }
+        // The end of the stream goes out once its row is committed.
+        if (step.done) await finish();
+        return step;
       },
       async return() {
         try {
           await inner.return?.();
         } finally {
-          close();
+          await finish();
         }
         return { done: true, value: undefined };
       },

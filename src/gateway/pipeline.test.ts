@@ -219,6 +219,35 @@ describe("Pipeline", () => {
     expectNothingHeld();
   });
 
+  it("answers once the row is committed: another connection sees it when a response or a stream ends", async () => {
+    start({ retry: { max_attempts: 1 } });
+    const other = openDb(join(dir, "aigw.db"));
+    try {
+      const committed = other.prepare("SELECT COUNT(*) FROM usage").pluck();
+      s.script(
+        () => answer("json"),
+        () => ({
+          status: 200,
+          headers: { "content-type": "text/event-stream" },
+          body: (async function* () {
+            yield chunk("one");
+            yield bytes("data: [DONE]\n\n");
+          })(),
+        }),
+      );
+      await gw.pipeline.handle(request());
+      expect(committed.get()).toBe(1);
+      const res = await gw.pipeline.handle(request({ stream: true }));
+      for await (const _ of res.stream!) expect(committed.get()).toBe(1);
+      expect(committed.get()).toBe(2);
+      const unknown = await gw.pipeline.handle(request({ model: "nope/m" })).catch((e) => e);
+      expect(unknown).toMatchObject({ status: 404 });
+      expect(committed.get()).toBe(3);
+    } finally {
+      other.close();
+    }
+  });
+
   it("a client that leaves mid-stream: one row marked aborted, with what was counted", async () => {
     start();
     s.script(() => ({

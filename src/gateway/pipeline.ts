@@ -95,12 +95,14 @@ export class Pipeline {
       if (res.stream) return { ...res, stream: ledger.closeAfter(res.stream) };
       ledger.close();
       if (rec.cost_usd !== null && rec.cache !== "HIT") res.headers["x-aigw-cost-usd"] = String(rec.cost_usd);
+      // Answered only once the row is committed (rows of one turn commit together right after it).
+      await this.deps.usage.committed();
       return res;
     } catch (err) {
       const error = toGatewayError(err);
       rec.aborted = req.signal.aborted;
       ledger.end(error.status, rec.aborted ? "client_aborted" : error.type);
-      ledger.close();
+      await ledger.finish();
       throw withHeaders(error, this.ownHeaders(ledger));
     }
   }

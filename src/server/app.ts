@@ -58,7 +58,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   modelRoutes(app, gateway);
   const endpoints = proxyRoutes(app, gateway, { maxBody: gateway.config.server.max_body });
   // On a node server, the proxy routes skip Hono's Context and Response (same steps, same answers).
-  setFastPath(app, fastPath({ endpoints, auth, debug: deps.debug ?? false }));
+  // An error answer, too, goes out once the request's row is committed.
+  const committed = () => deps.gateway.usage.committed();
+  setFastPath(app, fastPath({ endpoints, auth, debug: deps.debug ?? false, committed }));
 
   app.notFound((c) =>
     renderError(
@@ -74,8 +76,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ),
   );
   // The one place an error of any route becomes a response: handlers and middleware only throw.
-  app.onError((err, c) => {
+  app.onError(async (err, c) => {
     reportError(err, deps.debug ?? false);
+    await committed();
     return renderError(formatOfPath(c.req.path), toGatewayError(err), {
       "x-aigw-request-id": c.get("requestId"),
     });

@@ -39,8 +39,10 @@ export function fastPath(opts: {
   endpoints: ReadonlyMap<string, ProxyHandler>;
   auth: ClientAuthOptions;
   debug: boolean;
+  /** Settles when the usage rows queued so far are committed (an error's row before its answer). */
+  committed: () => Promise<void>;
 }): NodeHandler {
-  const { endpoints, auth, debug } = opts;
+  const { endpoints, auth, debug, committed } = opts;
   async function serveOne(path: string, handler: ProxyHandler, src: NodeSource): Promise<void> {
     const id = newRequestId();
     const { outgoing } = src;
@@ -54,6 +56,7 @@ export function fastPath(opts: {
         outgoing.destroy();
         return;
       }
+      await committed();
       const headers = { "x-aigw-request-id": id };
       const parts = errorParts(formatOfPath(path), toGatewayError(err), headers);
       parts.headers["content-length"] = String(Buffer.byteLength(parts.body));

@@ -74,6 +74,11 @@ export interface UsageLog {
    * WAL page is written once per turn instead of once per row. Readers here commit the queue first.
    */
   queue(record: UsageRecord): void;
+  /**
+   * Settles when the rows queued so far are committed (at once when none are): the gateway ends a
+   * response only then, so an answered request has its row even if the process is killed right after.
+   */
+  committed(): Promise<void>;
   /** Commits the queued rows now (at stop, before the database closes). */
   flush(): void;
   recent(limit: number): UsageRecord[];
@@ -130,6 +135,8 @@ process.once("exit", () => {
   for (const flush of unflushed) flush();
 });
 
+const COMMITTED = Promise.resolve();
+
 export function createUsageLog(db: Db, opts: { log?: (message: string) => void } = {}): UsageLog {
   const insert = db.prepare(
     `INSERT INTO usage (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`,
@@ -173,13 +180,17 @@ export function createUsageLog(db: Db, opts: { log?: (message: string) => void }
   const log = opts.log ?? ((message: string) => process.stderr.write(`aigw: ${message}\n`));
   let queued: unknown[][] = [];
   let scheduled = false;
+  /** The queued batch's commit, for `committed()`; made on first ask. */
+  let batch: { promise: Promise<void>; resolve: () => void } | null = null;
   const commitAll = db.transaction((rows: unknown[][]) => {
     for (const values of rows) insert.run(values);
   });
   const flush = () => {
     scheduled = false;
     unflushed.delete(flush);
-    if (queued.length === 0 || !db.open) return;
+    const waiting = batch;
+    batch = null;
+    if (queued.length === 0 || !db.open) return waiting?.resolve();
     const rows = queued;
     queued = [];
     try {
@@ -194,6 +205,7 @@ export function createUsageLog(db: Db, opts: { log?: (message: string) => void }
         }
       }
     }
+    waiting?.resolve(); // written, or reported: a response never waits on a row that cannot be
   };
   // Positional values: binding by name looks each column up in a spread copy of the record.
   const valuesOf = (record: UsageRecord): unknown[] => {
@@ -216,6 +228,17 @@ export function createUsageLog(db: Db, opts: { log?: (message: string) => void }
         unflushed.add(flush);
         setImmediate(flush);
       }
+    },
+    committed() {
+      if (queued.length === 0) return COMMITTED;
+      if (!batch) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => {
+          resolve = r;
+        });
+        batch = { promise, resolve };
+      }
+      return batch.promise;
     },
     flush,
     recent(limit) {
