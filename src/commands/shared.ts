@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../config/load.js";
+import { ConfigError } from "../config/error.js";
 import type { HomePaths } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
 import { redactUrl, type SharedSettings, sharedSettings } from "../config/shared.js";
@@ -56,9 +56,10 @@ export async function openShared(config: Config, onFail: () => void): Promise<Sh
 }
 
 /** The shared settings of the config a CLI command runs with (null: nothing is shared). */
-export function cliSharedSettings(paths: HomePaths, explicit?: string): SharedSettings | null {
+export async function cliSharedSettings(paths: HomePaths, explicit?: string): Promise<SharedSettings | null> {
   try {
-    return sharedSettings(loadConfig({ explicit, homeConfig: paths.config }).config);
+    const { loadConfigQuick } = await import("../config/quick.js");
+    return sharedSettings((await loadConfigQuick({ explicit, homeConfig: paths.config })).config);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
@@ -67,7 +68,7 @@ export function cliSharedSettings(paths: HomePaths, explicit?: string): SharedSe
 
 /** For CLI commands: the PostgreSQL stores when the config shares them, else null (use SQLite). */
 export async function cliPgStores(paths: HomePaths, explicit?: string): Promise<PgStores | null> {
-  const settings = cliSharedSettings(paths, explicit);
+  const settings = await cliSharedSettings(paths, explicit);
   if (!settings?.postgres) return null;
   const { openPgStores, PgError } = await import("../store/pg/index.js");
   try {

@@ -1,16 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
+import { ConfigError } from "./error.js";
+import { findConfigFile, parseYaml } from "./find.js";
 import { type Config, configSchema } from "./schema.js";
 
-/** A config problem, already phrased for people: file, field and what was expected. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError } from "./error.js";
+export { findConfigFile } from "./find.js";
 
 export interface LoadedConfig {
   config: Config;
@@ -18,33 +14,10 @@ export interface LoadedConfig {
   file: string | null;
 }
 
-/** `--config FILE`, else `$AIGW_CONFIG`, else `./aigw.yaml`, else `<home>/config.yaml`; none needed. */
-export function findConfigFile(opts: {
-  explicit?: string;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  homeConfig: string;
-}): string | null {
-  const env = opts.env ?? process.env;
-  const named = opts.explicit ?? env.AIGW_CONFIG;
-  if (named) {
-    const file = resolve(opts.cwd ?? process.cwd(), named);
-    if (!existsSync(file)) throw new ConfigError(`config file not found: ${file}`);
-    return file;
-  }
-  for (const file of [resolve(opts.cwd ?? process.cwd(), "aigw.yaml"), opts.homeConfig]) {
-    if (existsSync(file)) return file;
-  }
-  return null;
-}
-
 export function loadConfig(opts: Parameters<typeof findConfigFile>[0]): LoadedConfig {
   const file = findConfigFile(opts);
   if (!file) return { config: parseConfig({}, "(defaults)"), file: null };
-  const doc = parseDocument(readFileSync(file, "utf8"), { prettyErrors: true });
-  const yamlError = doc.errors[0];
-  if (yamlError) throw new ConfigError(`${file}: not valid YAML: ${yamlError.message.split("\n")[0]}`);
-  return { config: parseConfig(doc.toJS() ?? {}, file), file };
+  return { config: parseConfig(parseYaml(readFileSync(file, "utf8"), file, parseDocument), file), file };
 }
 
 /** Validates a parsed config object; `source` names it in error messages. */

@@ -65,7 +65,7 @@ const statsCommand = new Command("stats")
       },
       { existing: true },
     );
-    const shared = cliSharedSettings(homeOf(command, { existing: true }));
+    const shared = await cliSharedSettings(homeOf(command, { existing: true }));
     if (shared?.redis) {
       const { withSharedCache } = await import("./shared-cache.js");
       Object.assign(report, {
@@ -152,7 +152,7 @@ const clearCommand = new Command("clear")
             responses: responses ? stored.clear(before, opts.model) : 0,
           };
         });
-      const shared = answers ? cliSharedSettings(homeOf(command)) : null;
+      const shared = answers ? await cliSharedSettings(homeOf(command)) : null;
       let deleted: { answers: number; responses: number };
       let fleet: number | null = null;
       if (!shared?.redis) deleted = await local(0);
