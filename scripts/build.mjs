@@ -9,11 +9,11 @@ import { build } from "esbuild";
 /**
  * @pydantic/genai-prices opens with its price table as a 450 KB JavaScript literal, which V8 compiles
  * and runs as code: ~60 ms in one turn of the event loop right after `aigw start` listens. The table is
- * evaluated here at build time and written beside the bundle as JSON (without the descriptions and
- * comments, which no price needs), and the package reads it back with JSON.parse (~5 ms). It is kept
+ * evaluated here at build time and written beside the bundle as JSON lines (without the descriptions
+ * and comments, which no price needs), read back with JSON.parse, a line at a time (see pricing.ts). It is kept
  * only if JSON carries it without loss; otherwise the package is bundled as it is.
  */
-const PRICES_JSON = "genai-prices.json";
+const PRICES_JSON = "genai-prices.ndjson";
 const UNUSED_FIELDS = new Set(["description", "price_comments", "pricing_urls"]);
 let pricesJson = null;
 const pricesAsJson = {
@@ -32,11 +32,17 @@ const pricesAsJson = {
       }
       if (!isDeepStrictEqual(JSON.parse(JSON.stringify(data)), data))
         return { contents: source, loader: "js" };
-      pricesJson = JSON.stringify(data, (key, value) => (UNUSED_FIELDS.has(key) ? undefined : value));
+      // One line for the units, then one per provider: src/gateway/pricing.ts parses a line per turn of
+      // the event loop and hands the result over as globalThis.__aigwGenaiPrices.
+      const line = (value) => JSON.stringify(value, (key, v) => (UNUSED_FIELDS.has(key) ? undefined : v));
+      pricesJson = [line(data.J), ...data.E.map(line)].join("\n");
       return {
         contents:
           `import { readFileSync as __aigwRead } from "node:fs";\n` +
-          `const { E, J } = JSON.parse(__aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8"));\n` +
+          "const { E, J } = globalThis.__aigwGenaiPrices ?? (() => {\n" +
+          `  const [units, ...providers] = __aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8").split("\\n").map((l) => JSON.parse(l));\n` +
+          "  return { E: providers, J: units };\n" +
+          "})();\n" +
           source.slice(end),
         loader: "js",
       };
