@@ -1,8 +1,54 @@
 // Bundles src/ into dist/ with esbuild: one file per entry point plus shared chunks, so `aigw start`
 // compiles a few files instead of resolving hundreds (start-up time is a product feature).
 // Type checking is `npm run typecheck` (tsc); this step only transpiles.
-import { renameSync, rmSync } from "node:fs";
+
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { build } from "esbuild";
+
+/**
+ * @pydantic/genai-prices opens with its price table as a 450 KB JavaScript literal, which V8 compiles
+ * and runs as code: ~60 ms in one turn of the event loop right after `aigw start` listens. The table is
+ * evaluated here at build time and written beside the bundle as JSON lines (without the descriptions
+ * and comments, which no price needs), read back with JSON.parse, a line at a time (see pricing.ts). It is kept
+ * only if JSON carries it without loss; otherwise the package is bundled as it is.
+ */
+const PRICES_JSON = "genai-prices.ndjson";
+const UNUSED_FIELDS = new Set(["description", "price_comments", "pricing_urls"]);
+let pricesJson = null;
+const pricesAsJson = {
+  name: "genai-prices-json",
+  setup(b) {
+    b.onLoad({ filter: /@pydantic[\\/]genai-prices[\\/]dist[\\/]index\.js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      const end = source.indexOf("\nclass ");
+      const head = end > 0 ? source.slice(0, end) : "";
+      if (!head.startsWith("const E = [")) return { contents: source, loader: "js" };
+      let data;
+      try {
+        data = new Function(`${head}\nreturn { E, J };`)();
+      } catch {
+        return { contents: source, loader: "js" };
+      }
+      if (!isDeepStrictEqual(JSON.parse(JSON.stringify(data)), data))
+        return { contents: source, loader: "js" };
+      // One line for the units, then one per provider: src/gateway/pricing.ts parses a line per turn of
+      // the event loop and hands the result over as globalThis.__aigwGenaiPrices.
+      const line = (value) => JSON.stringify(value, (key, v) => (UNUSED_FIELDS.has(key) ? undefined : v));
+      pricesJson = [line(data.J), ...data.E.map(line)].join("\n");
+      return {
+        contents:
+          `import { readFileSync as __aigwRead } from "node:fs";\n` +
+          "const { E, J } = globalThis.__aigwGenaiPrices ?? (() => {\n" +
+          `  const [units, ...providers] = __aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8").split("\\n").map((l) => JSON.parse(l));\n` +
+          "  return { E: providers, J: units };\n" +
+          "})();\n" +
+          source.slice(end),
+        loader: "js",
+      };
+    });
+  },
+};
 
 // Build beside dist/ and swap it in, so a test run using dist/ never sees it half-written.
 const staging = `dist.${process.pid}`;
@@ -23,7 +69,9 @@ await build({
   banner: {
     js: "import { createRequire as __aigwRequire } from 'node:module'; const require = __aigwRequire(import.meta.url);",
   },
+  plugins: [pricesAsJson],
   logLevel: "warning",
 });
+if (pricesJson) writeFileSync(`${staging}/${PRICES_JSON}`, pricesJson);
 rmSync("dist", { recursive: true, force: true });
 renameSync(staging, "dist");

@@ -1,4 +1,4 @@
-import { ConfigError, findConfigFile } from "../config/find.js";
+import { ConfigError } from "../config/error.js";
 import type { HomePaths } from "../config/paths.js";
 import type { Config } from "../config/schema.js";
 import { redactUrl, type SharedSettings, sharedSettings } from "../config/shared.js";
@@ -55,15 +55,11 @@ export async function openShared(config: Config, onFail: () => void): Promise<Sh
   };
 }
 
-/**
- * The shared settings of the config a CLI command runs with (null: nothing is shared). With no config
- * file YAML and zod are not loaded at all (about 70 ms of `aigw stats`): the defaults share nothing.
- */
+/** The shared settings of the config a CLI command runs with (null: nothing is shared). */
 export async function cliSharedSettings(paths: HomePaths, explicit?: string): Promise<SharedSettings | null> {
   try {
-    if (!findConfigFile({ explicit, homeConfig: paths.config })) return sharedSettings({});
-    const { loadConfig } = await import("../config/load.js");
-    return sharedSettings(loadConfig({ explicit, homeConfig: paths.config }).config);
+    const { loadConfigQuick } = await import("../config/quick.js");
+    return sharedSettings((await loadConfigQuick({ explicit, homeConfig: paths.config })).config);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;

@@ -59,7 +59,8 @@ function parsePort(value: string): number {
 }
 
 async function start(opts: StartOptions, command: Command): Promise<void> {
-  // Loaded here, not at the top: the config schema (zod, yaml) would slow every other command's start.
+  // Loaded here, not at the top: the config reader (yaml) would slow every other command's start; zod
+  // loads only when the config needs its error messages (config/quick.ts).
   // The gateway's modules load beside it: one's file reads overlap the other's compiling.
   const gatewayModules = Promise.all([
     import("../store/db.js"),
@@ -77,11 +78,14 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
     import("../store/stored-responses.js"),
   ]);
   gatewayModules.catch(() => {}); // a config error below returns first; the await sees any failure
-  const { ConfigError, loadConfig } = await import("../config/load.js");
+  const [{ ConfigError }, { loadConfigQuick }] = await Promise.all([
+    import("../config/error.js"),
+    import("../config/quick.js"),
+  ]);
   const paths = homeOf(command);
-  let loaded: ReturnType<typeof loadConfig>;
+  let loaded: Awaited<ReturnType<typeof loadConfigQuick>>;
   try {
-    loaded = loadConfig({ explicit: opts.config, homeConfig: paths.config });
+    loaded = await loadConfigQuick({ explicit: opts.config, homeConfig: paths.config });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, "nothing was started");
     throw err;

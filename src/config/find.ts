@@ -1,13 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-
-/** A config problem, already phrased for people: file, field and what was expected. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+import type { parseDocument } from "yaml";
+import { ConfigError } from "./error.js";
 
 /**
  * `--config FILE`, else `$AIGW_CONFIG`, else `./aigw.yaml`, else `<home>/config.yaml`; none needed.
@@ -30,4 +24,12 @@ export function findConfigFile(opts: {
     if (existsSync(file)) return file;
   }
   return null;
+}
+
+/** The config file's YAML as plain data (`{}` when empty). */
+export function parseYaml(text: string, file: string, parse: typeof parseDocument): unknown {
+  const doc = parse(text, { prettyErrors: true });
+  const yamlError = doc.errors[0];
+  if (yamlError) throw new ConfigError(`${file}: not valid YAML: ${yamlError.message.split("\n")[0]}`);
+  return doc.toJS() ?? {};
 }

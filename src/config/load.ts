@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
-import { ConfigError, findConfigFile } from "./find.js";
+import { ConfigError } from "./error.js";
+import { findConfigFile, parseYaml } from "./find.js";
 import { type Config, configSchema } from "./schema.js";
 
-export { ConfigError, findConfigFile };
+export { ConfigError } from "./error.js";
+export { findConfigFile } from "./find.js";
 
 export interface LoadedConfig {
   config: Config;
@@ -15,10 +17,7 @@ export interface LoadedConfig {
 export function loadConfig(opts: Parameters<typeof findConfigFile>[0]): LoadedConfig {
   const file = findConfigFile(opts);
   if (!file) return { config: parseConfig({}, "(defaults)"), file: null };
-  const doc = parseDocument(readFileSync(file, "utf8"), { prettyErrors: true });
-  const yamlError = doc.errors[0];
-  if (yamlError) throw new ConfigError(`${file}: not valid YAML: ${yamlError.message.split("\n")[0]}`);
-  return { config: parseConfig(doc.toJS() ?? {}, file), file };
+  return { config: parseConfig(parseYaml(readFileSync(file, "utf8"), file, parseDocument), file), file };
 }
 
 /** Validates a parsed config object; `source` names it in error messages. */

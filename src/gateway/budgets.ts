@@ -58,19 +58,21 @@ export class Budgets {
   private readonly fired = new Set<string>();
 
   private ready = false;
-  private zone = "UTC";
+  /** The configured zone, or null for the machine's (its name looked up only when shown). */
+  private zone: string | null = null;
+  private label: string | null = null;
   private shared: SharedSpend | null = null;
 
   constructor(private readonly opts: BudgetsOptions) {}
 
   /**
-   * Reads this period's spending from the usage log. Deferred from construction (time-zone data and a
-   * query cost tens of ms); the gateway calls it right after it starts listening.
+   * Reads this period's spending from the usage log. Deferred from construction (a query that costs
+   * a few ms); the gateway calls it right after it starts listening.
    */
   load(): void {
     if (this.ready) return;
     this.ready = true;
-    this.zone = this.opts.timeZone ?? localTimeZone();
+    this.zone = this.opts.timeZone ?? null;
     this.rebuild(this.opts.clock.now());
     // What was already crossed before a restart is not announced again.
     for (const [key, spent] of this.spent) {
@@ -189,11 +191,17 @@ export class Budgets {
   status(): { timezone: string; day: string; month: string; spent: Record<string, number> } {
     this.roll(this.opts.clock.now());
     return {
-      timezone: this.zone,
+      timezone: this.zoneName(),
       day: this.day.key,
       month: this.month.key,
       spent: Object.fromEntries([...this.spent].map(([k, v]) => [k, Math.round(v * 1e6) / 1e6])),
     };
+  }
+
+  /** The zone's IANA name, for people: the machine's looked up (ICU, tens of ms) the first time only. */
+  private zoneName(): string {
+    this.label ??= this.zone ?? localTimeZone();
+    return this.label;
   }
 
   spentBy(span: Span, scope: Scope): number {
@@ -217,7 +225,7 @@ export class Budgets {
     throw new GatewayError(
       429,
       "budget_exceeded",
-      `${whose} ${span} budget of $${limit.toFixed(2)} is spent ($${spent.toFixed(2)}); it resets at ${new Date(period.end).toISOString()} (${this.zone})`,
+      `${whose} ${span} budget of $${limit.toFixed(2)} is spent ($${spent.toFixed(2)}); it resets at ${new Date(period.end).toISOString()} (${this.zoneName()})`,
       { headers: { "retry-after": String(retryAfter) } },
     );
   }

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { Config } from "../config/schema.js";
 import type { Provider } from "../providers/types.js";
 import type { TokenUsage } from "../providers/usage.js";
@@ -24,11 +25,13 @@ export class Pricing {
     );
   }
 
-  /** Loads the price table (about 80 ms of parsing), off the start-up path. */
+  /** Loads the price table off the start-up path, its parsing spread over turns of the event loop. */
   load(): Promise<void> {
-    this.loading ??= import("@pydantic/genai-prices").then((mod) => {
-      this.table = ((mod as { default?: GenaiPrices }).default ?? mod) as GenaiPrices;
-    });
+    this.loading ??= readTableInTurns()
+      .then(() => import("@pydantic/genai-prices"))
+      .then((mod) => {
+        this.table = ((mod as { default?: GenaiPrices }).default ?? mod) as GenaiPrices;
+      });
     return this.loading;
   }
 
@@ -156,3 +159,27 @@ function byOverride(p: Override, u: TokenUsage): number {
 }
 
 const round = (usd: number) => Math.round(usd * 1e10) / 1e10;
+
+/**
+ * Bundled (scripts/build.mjs), the package's price table is a file of JSON lines beside this module
+ * instead of a 480 KB literal compiled as code. It is read here without blocking and parsed a provider
+ * per turn of the event loop (each well under a millisecond or two), so that loading the package is
+ * left with its own code only. Unbundled (tests), there is no such file and the package loads as is.
+ */
+async function readTableInTurns(): Promise<void> {
+  const g = globalThis as { __aigwGenaiPrices?: unknown };
+  if (g.__aigwGenaiPrices) return;
+  let text: string;
+  try {
+    text = await readFile(new URL("./genai-prices.ndjson", import.meta.url), "utf8");
+  } catch {
+    return;
+  }
+  const [units, ...providers] = text.split("\n");
+  const E: unknown[] = [];
+  for (const line of providers) {
+    E.push(JSON.parse(line));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  g.__aigwGenaiPrices = { E, J: JSON.parse(units!) };
+}

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/load.js";
+import { ConfigError } from "../config/error.js";
 import type { Config } from "../config/schema.js";
 import { GatewayError } from "../errors.js";
 import { claimBareModel } from "../providers/registry.js";

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config/load.js";
+import { ConfigError } from "../config/error.js";
 import type { Config, ProviderConfig, ProviderType } from "../config/schema.js";
 import { anthropicModelPattern, createAnthropicProvider } from "./anthropic.js";
 import { createMockProvider, MOCK_MODELS } from "./mock.js";

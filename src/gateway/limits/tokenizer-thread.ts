@@ -33,6 +33,11 @@ try {
 }
 // Special-token text such as "<|endoftext|>" in a prompt is plain text here, not an error.
 const opts = { disallowedSpecial: new Set() };
+// The first count builds the encoder's tables (tens of ms): done here, before "ready", so that no
+// request's count waits for it on the gateway's thread.
+try {
+  api.countTokens("Warm up: hello, world! 123 ünïcödé 漢字 <|endoftext|>", opts);
+} catch {}
 parentPort.postMessage({ ready: true });
 for (;;) {
   Atomics.wait(ctl, 0, ${IDLE});
