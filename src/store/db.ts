@@ -20,15 +20,14 @@ export function openDb(file: string): Db {
   return db;
 }
 
-/** Applies the numbered migrations not yet applied, each in its own transaction. */
-export function migrate(db: Db): void {
+/** Applies the numbered migrations not yet applied, together in one transaction. */
+export function migrate(db: Db, list: readonly string[] = migrations): void {
   const current = db.pragma("user_version", { simple: true }) as number;
-  for (const [index, sql] of migrations.entries()) {
-    const version = index + 1;
-    if (version <= current) continue;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${version}`);
-    })();
-  }
+  if (current >= list.length) return;
+  // Pending migrations apply in one transaction (a new database takes all of them in one commit);
+  // a failure leaves the file at the version it had.
+  db.transaction(() => {
+    for (let version = current + 1; version <= list.length; version++) db.exec(list[version - 1]!);
+    db.pragma(`user_version = ${list.length}`);
+  })();
 }
