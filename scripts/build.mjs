@@ -50,11 +50,16 @@ const pricesAsJson = {
   },
 };
 
-// Build beside dist/ and swap it in, so a test run using dist/ never sees it half-written.
-const staging = `dist.${process.pid}`;
-await build({
-  entryPoints: ["src/cli.ts"],
-  outdir: staging,
+/** cli.ts imports start-cli.js at run time: that entry is the second build below, not part of this one. */
+const startCliApart = {
+  name: "start-cli-apart",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/start-cli\.js$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
+const options = {
+  outdir: "",
   bundle: true,
   splitting: true,
   format: "esm",
@@ -69,9 +74,18 @@ await build({
   banner: {
     js: "import { createRequire as __aigwRequire } from 'node:module'; const require = __aigwRequire(import.meta.url);",
   },
-  plugins: [pricesAsJson],
   logLevel: "warning",
-});
+};
+
+// Build beside dist/ and swap it in, so a test run using dist/ never sees it half-written.
+// Two bundles in one folder: every command but `start` (cli.js, a chunk per command and per set of
+// modules they share), and `aigw start` alone (start-cli.js), so the gateway's start loads a handful
+// of files, not ~40 chunks. Chunk names are content hashes: a name both builds write has the same
+// content.
+const staging = `dist.${process.pid}`;
+options.outdir = staging;
+await build({ ...options, entryPoints: ["src/cli.ts"], plugins: [pricesAsJson, startCliApart] });
+await build({ ...options, entryPoints: ["src/start-cli.ts"], plugins: [pricesAsJson] });
 if (pricesJson) writeFileSync(`${staging}/${PRICES_JSON}`, pricesJson);
 rmSync("dist", { recursive: true, force: true });
 renameSync(staging, "dist");

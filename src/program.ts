@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { commandNamed } from "./argv.js";
 import { CliError, handleCliError } from "./commands/cli-error.js";
 import { version } from "./commands/common.js";
 
@@ -8,47 +9,37 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const program = new Command("aigw")
-  .description("a local AI gateway: one endpoint for OpenAI, Anthropic and open models")
-  .version(version)
-  .option("--home <dir>", "state folder (default: $AIGW_HOME, else ~/.aigw)")
-  .showHelpAfterError("see 'aigw --help'")
-  .exitOverride();
+/** The commands a program can run, each loaded when asked for. */
+export type CommandLoaders = Record<string, () => Promise<Command>>;
 
-// Each command is loaded when it runs: `aigw stats` does not compile the gateway, the dashboard or the
-// prompts of `init` (about 35 ms). Help, `--version` and unknown commands load them all, in this order.
-const commands: Record<string, () => Promise<Command>> = {
-  start: async () => (await import("./commands/start.js")).startCommand,
-  status: async () => (await import("./commands/status.js")).statusCommand,
-  stop: async () => (await import("./commands/stop.js")).stopCommand,
-  keys: async () => (await import("./commands/keys/index.js")).keysCommand,
-  clients: async () => (await import("./commands/clients/index.js")).clientsCommand,
-  stats: async () => (await import("./commands/stats.js")).statsCommand,
-  cache: async () => (await import("./commands/cache/index.js")).cacheCommand,
-  tail: async () => (await import("./commands/tail.js")).tailCommand,
-  models: async () => (await import("./commands/models.js")).modelsCommand,
-  doctor: async () => (await import("./commands/doctor/index.js")).doctorCommand,
-  init: async () => (await import("./commands/init.js")).initCommand,
-  exec: async () => (await import("./commands/exec.js")).execCommand,
-  dashboard: async () => (await import("./commands/dashboard.js")).dashboardCommand,
-};
-
-/** The command the arguments name, when they name one before any other option than --home. */
-function commandNamed(args: string[]): string | null {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--home") i++;
-    else if (arg.startsWith("--home=")) continue;
-    else return !arg.startsWith("-") && Object.hasOwn(commands, arg) ? arg : null;
+/**
+ * Runs the aigw command line over `commands`: only the command the arguments name is loaded (all of
+ * them for help, `--version` and unknown commands, in the table's order).
+ */
+export async function runCli(commands: CommandLoaders): Promise<void> {
+  const program = new Command("aigw")
+    .description("a local AI gateway: one endpoint for OpenAI, Anthropic and open models")
+    .version(version)
+    .option("--home <dir>", "state folder (default: $AIGW_HOME, else ~/.aigw)")
+    .showHelpAfterError("see 'aigw --help'")
+    .exitOverride();
+  const named = commandNamed(process.argv.slice(2), commands);
+  for (const command of await Promise.all(
+    (named ? [named] : Object.keys(commands)).map((name) => commands[name]!()),
+  )) {
+    program.addCommand(command);
   }
-  return null;
-}
-
-const named = commandNamed(process.argv.slice(2));
-for (const command of await Promise.all(
-  (named ? [named] : Object.keys(commands)).map((name) => commands[name]!()),
-)) {
-  program.addCommand(command);
+  prepare(program, "aigw");
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed help or the usage error; `--help`/`--version` exit 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else {
+      handleCliError(usageHint(program, err, process.argv.slice(2)));
+    }
+  }
 }
 
 /**
@@ -63,21 +54,8 @@ function prepare(command: Command, path: string): void {
     prepare(sub, name);
   }
 }
-prepare(program, "aigw");
-
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // Commander already printed help or the usage error; `--help`/`--version` exit 0.
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else {
-    handleCliError(usageHint(err, process.argv.slice(2)));
-  }
-}
-
 /** A bad value found by our own parsers is a usage error too: point at the command's help. */
-function usageHint(err: unknown, args: string[]): unknown {
+function usageHint(program: Command, err: unknown, args: string[]): unknown {
   if (!(err instanceof CliError) || err.exitCode !== 2 || err.hint) return err;
   let command: Command = program;
   const names = ["aigw"];

@@ -2,9 +2,24 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import chalk from "chalk";
 import { Command, Option } from "commander";
+import { ConfigError } from "../config/error.js";
 import { isLoopbackHost } from "../config/net.js";
+import { loadConfigQuick } from "../config/quick.js";
 import { readRunFile, removeRunFile, writeRunFile } from "../config/run-file.js";
 import type { Config } from "../config/schema.js";
+import { createGateway } from "../gateway/index.js";
+import { keySource } from "../gateway/key-pool.js";
+import { createApp } from "../server/app.js";
+import { PortInUseError, serve } from "../server/serve.js";
+import { createClientStore } from "../store/clients.js";
+import { openDb } from "../store/db.js";
+import { createKeyStore } from "../store/keys.js";
+import { createResponseCache } from "../store/response-cache.js";
+import { loadMasterKey, MasterKeyError } from "../store/secrets.js";
+import { createStoredResponses } from "../store/stored-responses.js";
+import { createUsageLog } from "../store/usage-log.js";
+import { createUsageStats } from "../store/usage-stats.js";
+import { watchDb } from "../store/watch.js";
 import { formatDuration, formatUsd } from "../ui/format.js";
 import { accessLogFormat, followAccessLog, type LogFormat, logFormats } from "./access-log.js";
 import { CliError } from "./cli-error.js";
@@ -59,29 +74,6 @@ function parsePort(value: string): number {
 }
 
 async function start(opts: StartOptions, command: Command): Promise<void> {
-  // Loaded here, not at the top: the config reader (yaml) would slow every other command's start; zod
-  // loads only when the config needs its error messages (config/quick.ts).
-  // The gateway's modules load beside it: one's file reads overlap the other's compiling.
-  const gatewayModules = Promise.all([
-    import("../store/db.js"),
-    import("../store/usage-log.js"),
-    import("../store/usage-stats.js"),
-    import("../store/keys.js"),
-    import("../store/response-cache.js"),
-    import("../store/clients.js"),
-    import("../store/secrets.js"),
-    import("../store/watch.js"),
-    import("../gateway/index.js"),
-    import("../server/app.js"),
-    import("../server/serve.js"),
-    import("../gateway/key-pool.js"),
-    import("../store/stored-responses.js"),
-  ]);
-  gatewayModules.catch(() => {}); // a config error below returns first; the await sees any failure
-  const [{ ConfigError }, { loadConfigQuick }] = await Promise.all([
-    import("../config/error.js"),
-    import("../config/quick.js"),
-  ]);
   const paths = homeOf(command);
   let loaded: Awaited<ReturnType<typeof loadConfigQuick>>;
   try {
@@ -102,22 +94,6 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
       "stop it first with `aigw stop`, or use another --home",
     );
   }
-  const [
-    { openDb },
-    { createUsageLog },
-    { createUsageStats },
-    { createKeyStore },
-    { createResponseCache },
-    { createClientStore },
-    { loadMasterKey, MasterKeyError },
-    { watchDb },
-    { createGateway },
-    { createApp },
-    { serve, PortInUseError },
-    { keySource },
-    { createStoredResponses },
-  ] = await gatewayModules;
-
   const db = openDb(paths.db);
   const shared = await openShared(config, () => db.close());
   const keyStore = shared.pg?.keys ?? createKeyStore(db);
