@@ -79,4 +79,17 @@ describe("node fast path", () => {
     const models = await fetch(`${gw.url}/v1/models`);
     expect(models.status).toBe(200);
   });
+
+  it("answers the health probe as the app's route does, and HEAD of it through the app", async () => {
+    const fast = await fetch(`${gw.url}/aigw/health`);
+    const hono = await viaHono.request("/aigw/health");
+    expect(fast.status).toBe(200);
+    expect([fast.headers.get("content-type"), await fast.text()]).toEqual([
+      hono.headers.get("content-type"),
+      await hono.text(),
+    ]);
+    expect(fast.headers.get("content-length")).toBe("11");
+    const head = await fetch(`${gw.url}/aigw/health`, { method: "HEAD" });
+    expect([head.status, await head.text()]).toEqual([200, ""]);
+  });
 });

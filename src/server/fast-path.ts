@@ -18,6 +18,8 @@ export function newRequestId(): string {
   return `req_${u.slice(0, 8)}${u.slice(9, 13)}${u.slice(14, 18)}${u.slice(19, 23)}`;
 }
 
+const HEALTH = Buffer.from(JSON.stringify({ ok: true }));
+
 const fastPaths = new WeakMap<Hono<AppEnv>, NodeHandler>();
 
 /** The app's fast path, taken by `serve` when it listens (an app used with `app.request()` has none in use). */
@@ -65,10 +67,17 @@ export function fastPath(opts: {
     }
   }
   return (incoming, outgoing) => {
-    if (incoming.method !== "POST") return false;
     const url = incoming.url ?? "";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
+    if (incoming.method === "GET" && path === "/aigw/health") {
+      // The liveness probe, answered as the app's route answers it (`aigw start` is listening once this
+      // says so, before the app's node adapter is loaded: see serve.ts).
+      outgoing.writeHead(200, { "content-type": "application/json", "content-length": HEALTH.byteLength });
+      outgoing.end(HEALTH);
+      return true;
+    }
+    if (incoming.method !== "POST") return false;
     const handler = endpoints.get(path);
     if (!handler) return false;
     void serveOne(path, handler, new NodeSource(incoming, outgoing));

@@ -1,6 +1,6 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppEnv } from "./app.js";
 import { fastPathOf } from "./fast-path.js";
@@ -25,6 +25,8 @@ export class PortInUseError extends Error {
   }
 }
 
+type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise<void>;
+
 async function head(app: Hono<AppEnv>, req: Request, env: unknown): Promise<Response> {
   const res = await app.fetch(new Request(req.url, { headers: req.headers }), env as AppEnv["Bindings"]);
   await res.body?.cancel();
@@ -36,20 +38,32 @@ export function serve(
   app: Hono<AppEnv>,
   opts: { host: string; port: number; requestTimeout: number },
 ): Promise<RunningServer> {
-  const viaApp = getRequestListener(
-    // Hono answers HEAD by wrapping the GET response in a new Response, which @hono/node-server's
-    // lightweight Response cannot take (500); answer HEAD here from a GET instead.
-    // Not async: every other request goes straight to the app, without a wrapping promise.
-    (req: Request, env: unknown) =>
-      req.method === "HEAD" ? head(app, req, env) : app.fetch(req, env as AppEnv["Bindings"]),
-  );
+  // @hono/node-server is loaded by the first request the fast path leaves to the app: loading it reads
+  // global.Request and Response, which makes Node compile its own undici (fetch, ~15 ms in one turn),
+  // a cost a gateway that only proxies never has to pay.
+  let viaApp: Listener | null = null;
+  let loading: Promise<Listener> | null = null;
+  const toApp: Listener = (incoming, outgoing) => {
+    if (viaApp) return viaApp(incoming, outgoing);
+    loading ??= import("@hono/node-server").then(({ getRequestListener }) => {
+      viaApp = getRequestListener(
+        // Hono answers HEAD by wrapping the GET response in a new Response, which @hono/node-server's
+        // lightweight Response cannot take (500); answer HEAD here from a GET instead.
+        // Not async: every other request goes straight to the app, without a wrapping promise.
+        (req: Request, env: unknown) =>
+          req.method === "HEAD" ? head(app, req, env) : app.fetch(req, env as AppEnv["Bindings"]),
+      );
+      return viaApp;
+    });
+    return loading.then((listener) => listener(incoming, outgoing));
+  };
   const fast = fastPathOf(app);
   const server = createServer(
     fast
       ? (incoming, outgoing) => {
-          if (!fast(incoming, outgoing)) void viaApp(incoming, outgoing);
+          if (!fast(incoming, outgoing)) void toApp(incoming, outgoing);
         }
-      : viaApp,
+      : toApp,
   );
   // A client stalled mid-request is cut off; keep-alive outlives typical SDK idle gaps.
   server.requestTimeout = opts.requestTimeout;

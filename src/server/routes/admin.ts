@@ -9,6 +9,7 @@ export function adminRoutes(
   gateway: Gateway,
   opts: { authorize: (c: Context<AppEnv>) => boolean },
 ): void {
+  // On a node server the fast path answers it first (same body), without loading the node adapter.
   app.get("/aigw/health", (c) => c.json({ ok: true }));
 
   app.use("/aigw/*", async function adminAuth(c, next) {
