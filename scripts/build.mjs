@@ -92,7 +92,10 @@ function withoutCollation(code, units) {
     keys.every((x) => keys.every((y) => Math.sign(x.localeCompare(y)) === plain(x, y)));
   const sites = [
     ["t.localeCompare(a)", "(t < a ? -1 : t > a ? 1 : 0)"],
-    ["n.usageKey.localeCompare(s.usageKey)", "(n.usageKey < s.usageKey ? -1 : n.usageKey > s.usageKey ? 1 : 0)"],
+    [
+      "n.usageKey.localeCompare(s.usageKey)",
+      "(n.usageKey < s.usageKey ? -1 : n.usageKey > s.usageKey ? 1 : 0)",
+    ],
   ];
   if (!sameOrder(usageKeys) || !sameOrder(dimensionKeys)) return code;
   if (sites.some(([from]) => code.split(from).length !== 2) || code.split("localeCompare").length !== 3)
