@@ -77,7 +77,11 @@ async function start(opts: StartOptions, command: Command): Promise<void> {
   const paths = homeOf(command);
   let loaded: Awaited<ReturnType<typeof loadConfigQuick>>;
   try {
-    loaded = await loadConfigQuick({ explicit: opts.config, homeConfig: paths.config });
+    loaded = await loadConfigQuick({
+      explicit: opts.config,
+      homeConfig: paths.config,
+      cacheFile: paths.configCache,
+    });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, "nothing was started");
     throw err;

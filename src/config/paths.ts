@@ -9,6 +9,8 @@ export interface HomePaths {
   masterKey: string;
   runFile: string;
   config: string;
+  /** The last config file `aigw start` parsed, as JSON keyed by its text's hash (config/quick.ts). */
+  configCache: string;
 }
 
 export function homePaths(homeOption?: string, env: NodeJS.ProcessEnv = process.env): HomePaths {
@@ -20,6 +22,7 @@ export function homePaths(homeOption?: string, env: NodeJS.ProcessEnv = process.
     masterKey: join(home, "master.key"),
     runFile: join(home, "run.json"),
     config: join(home, "config.yaml"),
+    configCache: join(home, "config-cache.json"),
   };
 }
 
