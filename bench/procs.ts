@@ -341,13 +341,30 @@ export async function startYardstick(kind: "bare" | "hono", upstreamUrl: string)
   });
 }
 
-/** A gateway over the fake upstream; the cache is off unless asked for; `limits` is a YAML flow mapping. */
-export async function startGateway(
-  upstreamUrl: string,
-  opts: { cache?: boolean; limits?: string; extraConfig?: string } = {},
-): Promise<ServerProc> {
+/** A folder for a gateway's config and home that outlives one launch (`startGateway({ dir })`). */
+export function gatewayDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "aigw-bench-"));
   tempDirs.add(dir);
+  return {
+    dir,
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    },
+  };
+}
+
+/**
+ * A gateway over the fake upstream; the cache is off unless asked for; `limits` is a YAML flow mapping.
+ * Its config and home are in a new folder removed when it stops, or in `dir` (kept: a later launch
+ * finds the home as the last one left it).
+ */
+export async function startGateway(
+  upstreamUrl: string,
+  opts: { cache?: boolean; limits?: string; extraConfig?: string; dir?: string } = {},
+): Promise<ServerProc> {
+  const own = opts.dir ? null : gatewayDir();
+  const dir = opts.dir ?? own!.dir;
   const config = join(dir, "bench.yaml");
   writeFileSync(
     config,
@@ -365,10 +382,7 @@ export async function startGateway(
       cwd: dir,
       env,
       port,
-      cleanup: () => {
-        rmSync(dir, { recursive: true, force: true });
-        tempDirs.delete(dir);
-      },
+      cleanup: () => own?.remove(),
     },
   );
 }

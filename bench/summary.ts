@@ -55,7 +55,10 @@ export interface Results {
   /** Medians over launches; loopMax: the worst event-loop delay from listening to 1 s after the first answer. */
   startup?: Partial<
     Record<ServerKind, { launches: number; listeningMs: number; firstAnswerMs: number; loopMax: number }>
-  >;
+  > & {
+    /** aigw's first launch, on a new home (the database created); the launches above share that home. */
+    aigwNewHome?: { listeningMs: number; firstAnswerMs: number };
+  };
   /** Identical requests served from the cache: p50 at c=1 vs the direct call's, CPU vs a miss (cache off). */
   cache?: { hitP50: number; directP50: number; hitCpuUs: number; missCpuUs: number; failures: number };
   /** CPU with limits that never bind (tpm included) vs none, and the event loop right after such a start. */
@@ -236,6 +239,10 @@ export function report(results: Results): void {
         pass: (v) => v <= (h?.firstAnswerMs ?? Number.NaN) + 30,
       },
     );
+    if (st.aigwNewHome)
+      row("first launch on a new home: listening / first answer (ms)", {
+        aigw: `${fmt(st.aigwNewHome.listeningMs, 0)} / ${fmt(st.aigwNewHome.firstAnswerMs, 0)}`,
+      });
   }
   const cache = results.cache;
   if (cache) {
