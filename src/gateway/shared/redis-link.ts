@@ -1,9 +1,16 @@
 import { createHash } from "node:crypto";
 import { createClient, type RedisClientType } from "redis";
 import { redactUrl } from "../../config/shared.js";
+import type { Timers } from "../limits/clock.js";
 
 /** Every Redis command on the request path gives up after this: a slow Redis must not stall requests. */
 export const COMMAND_TIMEOUT_MS = 250;
+
+/** The process's timers, not unref'd: each command's timer lives only as long as the command. */
+const commandTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /**
  * One connection to Redis and whether it is usable. Unreachable or slow → `degraded` (one line on
@@ -24,6 +31,8 @@ export class RedisLink {
   constructor(
     readonly url: string,
     private readonly log: (line: string) => void,
+    /** Times each command's timeout (injected in tests). */
+    private readonly timers: Timers = commandTimers,
   ) {
     this.client = createClient({
       url,
@@ -50,12 +59,15 @@ export class RedisLink {
   /** Runs a command with the short timeout; a failure marks the link degraded and rethrows. */
   async run<T>(fn: (client: RedisClientType) => Promise<T>): Promise<T> {
     if (!this.usable) throw new Error("redis degraded");
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     try {
       return await Promise.race([
         fn(this.client),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error("redis command timed out")), COMMAND_TIMEOUT_MS);
+          timer = this.timers.setTimeout(
+            () => reject(new Error("redis command timed out")),
+            COMMAND_TIMEOUT_MS,
+          );
         }),
       ]);
     } catch (err) {
@@ -63,7 +75,7 @@ export class RedisLink {
       if (!this.client.isReady) this.down((err as Error).message);
       throw err;
     } finally {
-      clearTimeout(timer);
+      this.timers.clearTimeout(timer);
     }
   }
 

@@ -15,6 +15,8 @@ export class SharedEventBus extends EventBus {
   private sub: RedisClientType | null = null;
   private readonly remote = new Set<(event: FleetEvent) => void>();
   private subscribed: Promise<void> | null = null;
+  /** How this instance's own messages begin (`instance` is their first key), so they are dropped unparsed. */
+  private readonly own: string;
 
   constructor(
     private readonly link: RedisLink,
@@ -22,6 +24,7 @@ export class SharedEventBus extends EventBus {
     readonly instance: string,
   ) {
     super();
+    this.own = `{"instance":${JSON.stringify(instance)},`;
   }
 
   /** Every request is published (another instance's `tail` may be listening). */
@@ -35,7 +38,7 @@ export class SharedEventBus extends EventBus {
       event.type === "request"
         ? { ...event, record: Object.assign({}, event.record, { instance: this.instance }) }
         : event;
-    const fleet: FleetEvent = Object.assign({}, tagged, { instance: this.instance });
+    const fleet: FleetEvent = { instance: this.instance, ...tagged };
     super.emit(fleet);
     this.link.send((c) => c.publish(this.channel, JSON.stringify(fleet)));
   }
@@ -65,6 +68,8 @@ export class SharedEventBus extends EventBus {
   }
 
   private receive(message: string): void {
+    // The channel echoes this instance's own events back: skip them before parsing.
+    if (message.startsWith(this.own)) return;
     let event: FleetEvent;
     try {
       event = JSON.parse(message) as FleetEvent;
