@@ -39,16 +39,76 @@ const pricesAsJson = {
       return {
         contents:
           `import { readFileSync as __aigwRead } from "node:fs";\n` +
+          ancestorsOf(head, source.slice(end)) +
           "const { E, J } = globalThis.__aigwGenaiPrices ?? (() => {\n" +
           `  const [units, ...providers] = __aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8").split("\\n").map((l) => JSON.parse(l));\n` +
           "  return { E: providers, J: units };\n" +
           "})();\n" +
-          source.slice(end),
+          withAncestors(source.slice(end)),
         loader: "js",
       };
     });
   },
 };
+
+/**
+ * The package's unit registry (`new Y(J)` when it loads) relates every unit to every other through
+ * `Object.entries` (~15 ms of one turn for 59 units). Which units are each one's ancestors depends on
+ * the units alone, so it is worked out here and written into the code as a literal; kept only if the
+ * registry built from it answers every question exactly as the package's own does.
+ */
+const ANCESTORS_LOOP = `    for (const [a, i] of this.#e)
+      this.#o.set(
+        a,
+        new Set(
+          [...this.#e.values()].filter((o) => o !== i && $(o, i)).map((o) => o.usageKey)
+        )
+      ), a !== "requests" && this.#t.add(a);`;
+const ANCESTORS_KNOWN = `    for (const [a] of this.#e)
+      this.#o.set(a, new Set(__aigwAncestors[a])), a !== "requests" && this.#t.add(a);`;
+let ancestors = null;
+function ancestorsOf(head, tail) {
+  ancestors = null;
+  const registry = tail.indexOf("const X = new Y(J);");
+  if (!tail.includes(ANCESTORS_LOOP) || registry < 0) return "";
+  const body = `${head}\n${tail.slice(0, registry)}\n${
+    tail
+      .slice(registry)
+      .match(/\nfunction [z$Q]\([\s\S]*?\n}/g)
+      ?.join("\n") ?? ""
+  }`;
+  try {
+    const original = new Function(`${body}\nreturn { J, Y };`)();
+    const found = {};
+    for (const key of Object.keys(original.J)) found[key] = null;
+    const reference = new original.Y(original.J);
+    for (const key of Object.keys(found)) found[key] = [...reference.ancestorUsageKeys(key)];
+    const patched = new Function(
+      "__aigwAncestors",
+      `${body.replace(ANCESTORS_LOOP, ANCESTORS_KNOWN)}\nreturn new Y(J);`,
+    )(found);
+    const same = (f) =>
+      isDeepStrictEqual(
+        Object.keys(found).map((k) => f(reference, k)),
+        Object.keys(found).map((k) => f(patched, k)),
+      );
+    const ok =
+      same((r, k) => [...r.ancestorUsageKeys(k)]) &&
+      same((r, k) => r.isReportedUsageKey(k)) &&
+      same((r, k) => r.getUnit(k)) &&
+      same((r, k) => r.getUnitForPriceKey(r.getUnit(k).priceKey)) &&
+      same((r) => [...r.reportedUsageKeys()]) &&
+      same((r) => [...r.getAllPriceKeys()]) &&
+      same((r) => [...r.getAllUsageKeys()]) &&
+      same((r, k) => Object.keys(found).map((o) => r.findJoin(r.getUnit(k), r.getUnit(o))));
+    if (!ok) return "";
+    ancestors = found;
+    return `const __aigwAncestors = ${JSON.stringify(found)};\n`;
+  } catch {
+    return "";
+  }
+}
+const withAncestors = (tail) => (ancestors ? tail.replace(ANCESTORS_LOOP, ANCESTORS_KNOWN) : tail);
 
 // Build beside dist/ and swap it in, so a test run using dist/ never sees it half-written.
 const staging = `dist.${process.pid}`;
