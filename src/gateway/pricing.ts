@@ -28,7 +28,6 @@ export class Pricing {
   /** Loads the price table off the start-up path, its parsing spread over turns of the event loop. */
   load(): Promise<void> {
     this.loading ??= readTableInTurns()
-      .then(warmCollator)
       .then(() => import("@pydantic/genai-prices"))
       .then((mod) => {
         this.table = ((mod as { default?: GenaiPrices }).default ?? mod) as GenaiPrices;
@@ -160,15 +159,6 @@ function byOverride(p: Override, u: TokenUsage): number {
 }
 
 const round = (usd: number) => Math.round(usd * 1e10) / 1e10;
-
-/**
- * The package sorts with `localeCompare` as it loads; the first call of the process sets up ICU's
- * collator (~8 ms). Done here, in a turn of its own.
- */
-async function warmCollator(): Promise<void> {
-  "a".localeCompare("b");
-  await new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * Bundled (scripts/build.mjs), the package's price table is a file of JSON lines beside this module
