@@ -39,16 +39,85 @@ const pricesAsJson = {
       return {
         contents:
           `import { readFileSync as __aigwRead } from "node:fs";\n` +
+          ancestorsOf(head, source.slice(end)) +
           "const { E, J } = globalThis.__aigwGenaiPrices ?? (() => {\n" +
           `  const [units, ...providers] = __aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8").split("\\n").map((l) => JSON.parse(l));\n` +
           "  return { E: providers, J: units };\n" +
           "})();\n" +
-          withoutCollation(source.slice(end), data.J),
+          withoutCollation(withAncestors(source.slice(end)), data.J),
         loader: "js",
       };
     });
   },
 };
+
+/**
+ * The package's unit registry (`new Y(J)` when it loads) relates every unit to every other through
+ * `Object.entries` (~15 ms of one turn for 59 units). Which units are each one's ancestors depends on
+ * the units alone, so it is worked out here and written into the code as a literal; kept only if the
+ * registry built from it answers every question exactly as the package's own does.
+ */
+const ANCESTORS_LOOP = `    for (const [a, i] of this.#e)
+      this.#o.set(
+        a,
+        new Set(
+          [...this.#e.values()].filter((o) => o !== i && $(o, i)).map((o) => o.usageKey)
+        )
+      ), a !== "requests" && this.#t.add(a);`;
+/**
+ * The registry keys units by their dimensions, sorted with `localeCompare`: the process's first call
+ * sets up ICU's collator (~8 ms, ~3 MiB kept). Any one order serves a key built and looked up the
+ * same way, so a plain comparison is used (checked below like the ancestors: every join found alike).
+ * A price with several units sorts them with `localeCompare` too: see withoutCollation below.
+ */
+const DIMENSIONS_SORT =
+  "function z(e) {\n  return JSON.stringify(Object.entries(e).sort(([t], [a]) => t.localeCompare(a)));\n}";
+const DIMENSIONS_PLAIN =
+  "function z(e) {\n  return JSON.stringify(Object.entries(e).sort(([t], [a]) => (t < a ? -1 : t > a ? 1 : 0)));\n}";
+const ANCESTORS_KNOWN = `    for (const [a] of this.#e)
+      this.#o.set(a, new Set(__aigwAncestors[a])), a !== "requests" && this.#t.add(a);`;
+let ancestors = null;
+function ancestorsOf(head, tail) {
+  ancestors = null;
+  const registry = tail.indexOf("const X = new Y(J);");
+  if (!tail.includes(ANCESTORS_LOOP) || !tail.includes(DIMENSIONS_SORT) || registry < 0) return "";
+  const body = `${head}\n${tail.slice(0, registry)}\n${
+    tail
+      .slice(registry)
+      .match(/\nfunction [z$Q]\([\s\S]*?\n}/g)
+      ?.join("\n") ?? ""
+  }`;
+  try {
+    const original = new Function(`${body}\nreturn { J, Y };`)();
+    const found = {};
+    for (const key of Object.keys(original.J)) found[key] = null;
+    const reference = new original.Y(original.J);
+    for (const key of Object.keys(found)) found[key] = [...reference.ancestorUsageKeys(key)];
+    const patched = new Function("__aigwAncestors", `${patch(body)}\nreturn new Y(J);`)(found);
+    const same = (f) =>
+      isDeepStrictEqual(
+        Object.keys(found).map((k) => f(reference, k)),
+        Object.keys(found).map((k) => f(patched, k)),
+      );
+    const ok =
+      same((r, k) => [...r.ancestorUsageKeys(k)]) &&
+      same((r, k) => r.isReportedUsageKey(k)) &&
+      same((r, k) => r.getUnit(k)) &&
+      same((r, k) => r.getUnitForPriceKey(r.getUnit(k).priceKey)) &&
+      same((r) => [...r.reportedUsageKeys()]) &&
+      same((r) => [...r.getAllPriceKeys()]) &&
+      same((r) => [...r.getAllUsageKeys()]) &&
+      same((r, k) => Object.keys(found).map((o) => r.findJoin(r.getUnit(k), r.getUnit(o))));
+    if (!ok) return "";
+    ancestors = found;
+    return `const __aigwAncestors = ${JSON.stringify(found)};\n`;
+  } catch {
+    return "";
+  }
+}
+const patch = (code) =>
+  code.replace(ANCESTORS_LOOP, ANCESTORS_KNOWN).replace(DIMENSIONS_SORT, DIMENSIONS_PLAIN);
+const withAncestors = (tail) => (ancestors ? patch(tail) : tail);
 
 /** cli.ts imports start-cli.js at run time: that entry is the second build below, not part of this one. */
 const startCliApart = {
@@ -78,29 +147,19 @@ const options = {
 };
 
 /**
- * The package orders unit keys with String#localeCompare: once to make a canonical key of a unit's
- * dimensions while its registry is built at import, and in every price calculation. The first
- * localeCompare sets up ICU's collator (~10 ms in one turn, right after `aigw start` listens), and each
- * one costs more than `<`. Where, for every key of the table's units, code-point order is the same as
- * the collator's, the comparisons become plain ones: the same orders, so the same prices.
+ * A price with several units sorts them with String#localeCompare, and the process's first call sets
+ * up ICU's collator (~8 ms in one turn, ~3 MiB kept; the registry's own sort is patched above). Where,
+ * for every usage key of the table, code-point order is the collator's, that sort compares plainly:
+ * the same order, so the same prices.
  */
 function withoutCollation(code, units) {
-  const usageKeys = Object.keys(units);
-  const dimensionKeys = [...new Set(Object.values(units).flatMap((u) => Object.keys(u.dimensions ?? {})))];
+  const site = "n.usageKey.localeCompare(s.usageKey)";
+  const plainSite = "(n.usageKey < s.usageKey ? -1 : n.usageKey > s.usageKey ? 1 : 0)";
+  const keys = Object.keys(units);
   const plain = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
-  const sameOrder = (keys) =>
-    keys.every((x) => keys.every((y) => Math.sign(x.localeCompare(y)) === plain(x, y)));
-  const sites = [
-    ["t.localeCompare(a)", "(t < a ? -1 : t > a ? 1 : 0)"],
-    [
-      "n.usageKey.localeCompare(s.usageKey)",
-      "(n.usageKey < s.usageKey ? -1 : n.usageKey > s.usageKey ? 1 : 0)",
-    ],
-  ];
-  if (!sameOrder(usageKeys) || !sameOrder(dimensionKeys)) return code;
-  if (sites.some(([from]) => code.split(from).length !== 2) || code.split("localeCompare").length !== 3)
-    return code;
-  return sites.reduce((c, [from, to]) => c.replace(from, to), code);
+  const sameOrder = keys.every((x) => keys.every((y) => Math.sign(x.localeCompare(y)) === plain(x, y)));
+  if (!sameOrder || code.split(site).length !== 2) return code;
+  return code.replace(site, plainSite);
 }
 
 // Build beside dist/ and swap it in, so a test run using dist/ never sees it half-written.

@@ -21,15 +21,15 @@ export interface UpstreamHttp {
   close(): Promise<void>;
 }
 
-type Undici = typeof import("./undici-agent.js");
-let undici: Promise<Undici> | null = null;
+let undici: Promise<typeof Agent> | null = null;
 
 /**
- * Loads undici's Agent (about 20 ms of compiling) off the start-up path: `aigw start` listens first and calls
- * this right after, so the first request normally finds it loaded.
+ * Loads undici's Agent (undici-agent.ts: its compile and evaluation spread over turns of the event
+ * loop) off the start-up path: `aigw start` listens first and calls this right after, so the first
+ * request normally finds it loaded.
  */
-export function preloadHttp(): Promise<Undici> {
-  undici ??= import("./undici-agent.js");
+export function preloadHttp(): Promise<typeof Agent> {
+  undici ??= import("./undici-agent.js").then((m) => m.loadAgent());
   return undici;
 }
 
@@ -39,8 +39,8 @@ export function createUpstreamHttp(baseUrl: string, timeouts: HttpTimeouts): Ups
   const basePath = url.pathname.replace(/\/+$/, "");
   let agent: Agent | null = null;
   const createAgent = async (): Promise<Agent> => {
-    const { Agent } = await preloadHttp();
-    agent ??= new Agent({
+    const AgentClass = await preloadHttp();
+    agent ??= new AgentClass({
       connect: { timeout: timeouts.connect },
       headersTimeout: timeouts.first_byte,
       bodyTimeout: timeouts.idle,
