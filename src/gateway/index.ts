@@ -203,6 +203,7 @@ export function createGateway(opts: {
         output: rec.output_tokens,
       });
     },
+    pricesLoading: () => pricing.loadingNow(),
     breaker,
     order,
     router,
@@ -253,7 +254,7 @@ export function createGateway(opts: {
       const priced = opts.demo === true || [...providers.values()].some((p) => !p.free);
       // One after the other: each module's compile is one stall of the event loop; started together,
       // both could land in one turn of it.
-      const modules = preloadHttp().then(() => (priced ? pricing.load() : null));
+      const modules = priced ? pricing.load(preloadHttp()) : preloadHttp();
       await Promise.all([modules, limiters.warmUp()]);
     },
     async close() {

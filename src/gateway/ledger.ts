@@ -22,6 +22,8 @@ export interface LedgerDeps {
   cache: CachePolicy | null;
   /** The cost of a finished request in USD, or null when unpriced. */
   price: (rec: UsageRecord) => number | null;
+  /** While the price table loads (right after start), settles when it has: a row is priced after it. */
+  pricesLoading?: () => Promise<void> | null;
 }
 
 type Answer = Uint8Array | Record<string, unknown>;
@@ -123,9 +125,18 @@ export class RequestLedger {
   }
 
   /** Closes, then settles once the row is committed: a response ends only after its row is safe. */
-  finish(): Promise<void> {
+  async finish(): Promise<void> {
+    await this.pricesKnown();
     this.close();
     return this.deps.usage.committed();
+  }
+
+  /** Settles once the price table is loaded, if a request this early is one it would price. */
+  pricesKnown(): Promise<void> | null {
+    const { rec } = this;
+    if (rec.cache === "HIT" || !rec.provider || (rec.input_tokens === null && rec.output_tokens === null))
+      return null;
+    return this.deps.pricesLoading?.() ?? null;
   }
 
   /**

@@ -313,3 +313,44 @@ describe("Pipeline", () => {
     expect(rows()).toMatchObject([{ id: "req_x", status: 400 }]);
   });
 });
+
+describe("a request right after the start", () => {
+  it("is priced: answered once the price table (loading since the start) is in", async () => {
+    const openai = scriptedProvider("openai");
+    openai.script(
+      () => answer("early"),
+      () => ({
+        status: 200,
+        headers: { "content-type": "text/event-stream" },
+        body: (async function* () {
+          yield chunk("early");
+          yield bytes(
+            `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } })}\n\n`,
+          );
+          yield bytes("data: [DONE]\n\n");
+        })(),
+      }),
+    );
+    gw = createGateway({
+      config: parseConfig({ cache: { enabled: false } }, "test"),
+      usage,
+      providers: new Map([["openai", openai.provider]]),
+      env: {},
+      discoverModels: false,
+      log: () => {},
+    });
+    const warm = gw.warmUp(); // as `aigw start` does right after listening, not awaited
+    const body = { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
+    const res = await gw.pipeline.handle(request(body));
+    expect(Number(res.headers["x-aigw-cost-usd"])).toBeGreaterThan(0);
+    const streamed = await gw.pipeline.handle(
+      request({ ...body, stream: true, stream_options: { include_usage: true } }),
+    );
+    for await (const _ of streamed.stream!);
+    await warm;
+    expect(rows().map((r) => [r.output_tokens, (r.cost_usd ?? 0) > 0])).toEqual([
+      [2, true],
+      [2, true],
+    ]);
+  });
+});

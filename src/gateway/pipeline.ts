@@ -45,6 +45,8 @@ export interface PipelineDeps {
   budgets: Budgets;
   /** The cost of a finished request in USD, or null when unpriced. */
   price: (rec: UsageRecord) => number | null;
+  /** While the price table loads (right after start), settles when it has: a row is priced after it. */
+  pricesLoading?: () => Promise<void> | null;
   limiters: Limiters;
   clientLimits: ClientLimits;
   metrics: Metrics;
@@ -93,6 +95,8 @@ export class Pipeline {
       const res = await this.serve(req, ledger);
       Object.assign(res.headers, this.ownHeaders(ledger));
       if (res.stream) return { ...res, stream: ledger.closeAfter(res.stream) };
+      const prices = ledger.pricesKnown();
+      if (prices) await prices;
       ledger.close();
       if (rec.cost_usd !== null && rec.cache !== "HIT") res.headers["x-aigw-cost-usd"] = String(rec.cost_usd);
       // Answered only once the row is committed (rows of one turn commit together right after it).

@@ -25,15 +25,30 @@ export class Pricing {
     );
   }
 
-  /** Loads the price table off the start-up path, its parsing spread over turns of the event loop. */
-  load(): Promise<void> {
-    this.loading ??= readTableInTurns()
+  /**
+   * Loads the price table off the start-up path, its parsing spread over turns of the event loop,
+   * once `after` has settled (another module's load, so that the two compiles are separate stalls).
+   * Requests finishing meanwhile wait for it (`loadingNow`) rather than go unpriced.
+   */
+  load(after: Promise<unknown> = Promise.resolve()): Promise<void> {
+    this.loading ??= after
+      .then(() => readTableInTurns())
       .then(() => import("@pydantic/genai-prices"))
       .then((mod) => {
         this.table = ((mod as { default?: GenaiPrices }).default ?? mod) as GenaiPrices;
       });
     return this.loading;
   }
+
+  /** While the table loads: settles when it is in (or failed to load); null before load() and after. */
+  loadingNow(): Promise<void> | null {
+    if (this.table || !this.loading || this.loadFailed) return null;
+    return this.loading.catch(() => {
+      this.loadFailed = true;
+    });
+  }
+
+  private loadFailed = false;
 
   cost(provider: Provider, model: string, usage: TokenUsage): number | null {
     if (usage.input === null && usage.output === null) return null;
