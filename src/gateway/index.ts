@@ -130,6 +130,14 @@ export function createGateway(opts: {
     events,
   });
   const pricing = new Pricing(opts.config.pricing);
+  let warmedUp = false;
+  /**
+   * Whether the price table (~80 ms, a few MB) is needed: some provider it prices can serve (free ones
+   * are not priced, and one that needs a key has none yet: `reload` asks again when keys change); a
+   * demo prices the mock as what it imitates. Prometheus metrics need no library.
+   */
+  const priced = () =>
+    opts.demo === true || [...providers.values()].some((p) => !p.free && keys.peek(p) !== undefined);
   const { budgets: budgetConfig } = opts.config;
   const webhook = budgetConfig.webhook_url;
   const budgets = new Budgets({
@@ -245,16 +253,16 @@ export function createGateway(opts: {
       // Clients first: a key store the master key cannot open must not keep revoked clients alive.
       clients.reload();
       keys.reload();
+      // A key just added can make a priced provider usable.
+      if (warmedUp && priced()) void pricing.load();
     },
     async warmUp() {
+      warmedUp = true;
       budgets.load();
       if (opts.discoverModels !== false) void models.start();
-      // The price table (~80 ms, a few MB) only when some provider is priced by it (free ones are
-      // not; a demo prices the mock as what it imitates); Prometheus metrics need no library.
-      const priced = opts.demo === true || [...providers.values()].some((p) => !p.free);
       // One after the other: each module's compile is one stall of the event loop; started together,
       // both could land in one turn of it.
-      const modules = priced ? pricing.load(preloadHttp()) : preloadHttp();
+      const modules = priced() ? pricing.load(preloadHttp()) : preloadHttp();
       await Promise.all([modules, limiters.warmUp()]);
     },
     async close() {

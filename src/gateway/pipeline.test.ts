@@ -12,7 +12,9 @@ import type { ConfigInput } from "../config/schema.js";
 import { GatewayError } from "../errors.js";
 import type { Provider, UpstreamCall, UpstreamResponse } from "../providers/types.js";
 import { type Db, openDb } from "../store/db.js";
+import { createKeyStore } from "../store/keys.js";
 import { createResponseCache } from "../store/response-cache.js";
+import { loadMasterKey } from "../store/secrets.js";
 import { createUsageLog, type UsageLog } from "../store/usage-log.js";
 import { noCacheHints } from "./cache.js";
 import { createGateway, type Gateway, type GatewayRequest } from "./index.js";
@@ -352,5 +354,35 @@ describe("a request right after the start", () => {
       [2, true],
       [2, true],
     ]);
+  });
+});
+
+describe("the price table", () => {
+  it("loads once a key added to a running gateway makes a priced provider usable", async () => {
+    const openai = scriptedProvider("openai");
+    openai.provider.needsKey = true;
+    const store = createKeyStore(db);
+    const master = loadMasterKey(join(dir, "master.key"), { create: true })!;
+    gw = createGateway({
+      config: parseConfig({ cache: { enabled: false } }, "test"),
+      usage,
+      providers: new Map([["openai", openai.provider]]),
+      keys: store,
+      loadMaster: () => master,
+      env: {},
+      discoverModels: false,
+      log: () => {},
+    });
+    await gw.warmUp();
+    const body = { model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
+    const refused = await gw.pipeline.handle(request(body)).catch((e) => e);
+    expect(refused.message).toMatch(/no API key for provider "openai"/);
+
+    store.add({ provider: "openai", secret: "sk-new" }, master, Date.now());
+    gw.reload(); // as the running gateway does when `aigw keys add` changes the database
+    const res = await gw.pipeline.handle(request(body));
+    expect(openai.calls).toHaveLength(1);
+    // Priced: the load the reload started was waited for (not logged unpriced).
+    expect(Number(res.headers["x-aigw-cost-usd"])).toBeGreaterThan(0);
   });
 });
