@@ -32,17 +32,24 @@ const pricesAsJson = {
       }
       if (!isDeepStrictEqual(JSON.parse(JSON.stringify(data)), data))
         return { contents: source, loader: "js" };
-      // One line for the units, then one per provider: src/gateway/pricing.ts parses a line per turn of
-      // the event loop and hands the result over as globalThis.__aigwGenaiPrices.
+      // One line for the units, then two per provider: the provider without its models, and its models.
+      // src/gateway/pricing.ts parses the providers and leaves each one's models to be parsed when the
+      // package first looks at them (most configs use a few of its 40-odd providers), and hands the
+      // result over as globalThis.__aigwGenaiPrices. Read here (another command), both are parsed.
       const line = (value) => JSON.stringify(value, (key, v) => (UNUSED_FIELDS.has(key) ? undefined : v));
-      pricesJson = [line(data.J), ...data.E.map(line)].join("\n");
+      pricesJson = [
+        line(data.J),
+        ...data.E.flatMap(({ models, ...provider }) => [line(provider), line(models)]),
+      ].join("\n");
       return {
         contents:
           `import { readFileSync as __aigwRead } from "node:fs";\n` +
           ancestorsOf(head, source.slice(end)) +
           "const { E, J } = globalThis.__aigwGenaiPrices ?? (() => {\n" +
-          `  const [units, ...providers] = __aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8").split("\\n").map((l) => JSON.parse(l));\n` +
-          "  return { E: providers, J: units };\n" +
+          `  const [units, ...lines] = __aigwRead(new URL("./${PRICES_JSON}", import.meta.url), "utf8").split("\\n");\n` +
+          "  const providers = [];\n" +
+          "  for (let i = 0; i + 1 < lines.length; i += 2) providers.push({ ...JSON.parse(lines[i]), models: JSON.parse(lines[i + 1]) });\n" +
+          "  return { E: providers, J: JSON.parse(units) };\n" +
           "})();\n" +
           withoutCollation(withAncestors(source.slice(end)), data.J),
         loader: "js",

@@ -262,7 +262,15 @@ export function createGateway(opts: {
       if (opts.discoverModels !== false) void models.start();
       // One after the other: each module's compile is one stall of the event loop; started together,
       // both could land in one turn of it.
-      const modules = priced() ? pricing.load(preloadHttp()) : preloadHttp();
+      const modules = priced()
+        ? pricing
+            .load(preloadHttp())
+            .then(() =>
+              pricing.warm(
+                [...providers.values()].filter((p) => !p.free).map((p) => p.priceCatalogue ?? p.name),
+              ),
+            )
+        : preloadHttp();
       await Promise.all([modules, limiters.warmUp()]);
     },
     async close() {

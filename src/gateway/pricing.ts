@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import type { Config } from "../config/schema.js";
 import type { Provider } from "../providers/types.js";
 import type { TokenUsage } from "../providers/usage.js";
@@ -26,18 +26,34 @@ export class Pricing {
   }
 
   /**
-   * Loads the price table off the start-up path, its parsing spread over turns of the event loop,
-   * once `after` has settled (another module's load, so that the two compiles are separate stalls).
+   * Loads the price table off the start-up path (its providers; each one's models when first looked
+   * at, see readTable), once `after` has settled (another module's load, so that the two compiles are separate stalls).
    * Requests finishing meanwhile wait for it (`loadingNow`) rather than go unpriced.
    */
   load(after: Promise<unknown> = Promise.resolve()): Promise<void> {
     this.loading ??= after
-      .then(() => readTableInTurns())
+      .then(() => readTable())
       .then(() => import("@pydantic/genai-prices"))
       .then((mod) => {
         this.table = ((mod as { default?: GenaiPrices }).default ?? mod) as GenaiPrices;
       });
     return this.loading;
+  }
+
+  /**
+   * Has the table find each of these providers' models now, one per turn of the event loop (the
+   * parse of a provider's models list, up to ~5 ms), rather than in the first request priced by it.
+   */
+  async warm(providerIds: readonly string[]): Promise<void> {
+    for (const providerId of providerIds) {
+      if (!this.table) return;
+      try {
+        this.table.calcPrice({ input_tokens: 1, output_tokens: 1 }, "aigw-warm-up", { providerId });
+      } catch {
+        // a lookup that fails here fails the same way, memoised, at the first request
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** While the table loads: settles when it is in (or failed to load); null before load() and after. */
@@ -177,24 +193,42 @@ const round = (usd: number) => Math.round(usd * 1e10) / 1e10;
 
 /**
  * Bundled (scripts/build.mjs), the package's price table is a file of JSON lines beside this module
- * instead of a 480 KB literal compiled as code. It is read here without blocking and parsed a provider
- * per turn of the event loop (each well under a millisecond or two), so that loading the package is
- * left with its own code only. Unbundled (tests), there is no such file and the package loads as is.
+ * instead of a 480 KB literal compiled as code: the units, then per provider a line of the provider and
+ * a line of its models. The providers are parsed here (small); each provider's models are parsed when
+ * the package first looks at them, so a config using two providers parses two of the 40-odd model
+ * lists (the largest ~5 ms), not all of them (~10 ms of parsing and a few MB kept). Unbundled (tests),
+ * there is no such file and the package loads as is.
  */
-async function readTableInTurns(): Promise<void> {
+function readTable(): void {
   const g = globalThis as { __aigwGenaiPrices?: unknown };
   if (g.__aigwGenaiPrices) return;
   let text: string;
   try {
-    text = await readFile(new URL("./genai-prices.ndjson", import.meta.url), "utf8");
+    // ~0.3 ms for 400 KB; fs/promises took ~6 ms, starting the thread pool.
+    text = readFileSync(new URL("./genai-prices.ndjson", import.meta.url), "utf8");
   } catch {
     return;
   }
-  const [units, ...providers] = text.split("\n");
-  const E: unknown[] = [];
-  for (const line of providers) {
-    E.push(JSON.parse(line));
-    await new Promise((resolve) => setImmediate(resolve));
+  const [units, ...lines] = text.split("\n");
+  const E: Record<string, unknown>[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const provider = JSON.parse(lines[i]!) as Record<string, unknown>;
+    const models = lines[i + 1]!;
+    Object.defineProperty(provider, "models", {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value: unknown = JSON.parse(models);
+        Object.defineProperty(provider, "models", {
+          value,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+        return value;
+      },
+    });
+    E.push(provider);
   }
   g.__aigwGenaiPrices = { E, J: JSON.parse(units!) };
 }
