@@ -405,9 +405,17 @@ async function sharedPhase(upstream: string): Promise<void> {
 }
 
 async function limiterPhase(upstream: string): Promise<void> {
+  // Load right after the start: whatever the tpm limit loads must not stall these requests. The same
+  // start without limits is the baseline (GC and JIT of a new process under load are in both).
+  const startLoad = (server: ServerProc) =>
+    costed(server, () =>
+      closedLoop({ url: server.url + PATH, body: chatBody(false), connections: 4, seconds: 2 }),
+    );
   const plain = await startGateway(upstream);
   let unlimited: Closed;
+  let plainStart: Awaited<ReturnType<typeof startLoad>>;
   try {
+    plainStart = await startLoad(plain);
     unlimited = await cpuAtC16(plain);
   } finally {
     await plain.stop();
@@ -417,19 +425,18 @@ async function limiterPhase(upstream: string): Promise<void> {
     limits: "{ rpm: 100000000, tpm: 1000000000, concurrency: 10000 }",
   });
   try {
-    // Load right after the start: whatever the tpm limit loads must not stall these requests.
-    const first = await costed(limited, () =>
-      closedLoop({ url: limited.url + PATH, body: chatBody(false), connections: 4, seconds: 2 }),
-    );
+    const first = await startLoad(limited);
     const steady = await cpuAtC16(limited);
     results.limiter = {
       unlimitedUs: unlimited.cpuUs ?? Number.NaN,
       limitedUs: steady.cpuUs ?? Number.NaN,
       loopMaxAtStart: Math.max(limited.loopToFirstAnswer, first.loop?.max ?? Number.NaN),
       loopP99AtStart: first.loop?.p99 ?? Number.NaN,
+      plainLoopMaxAtStart: Math.max(plain.loopToFirstAnswer, plainStart.loop?.max ?? Number.NaN),
+      plainLoopP99AtStart: plainStart.loop?.p99 ?? Number.NaN,
     };
     log(
-      `limiter: ${fmt(unlimited.cpuUs, 0)} → ${fmt(steady.cpuUs, 0)} µs/req; loop after start p99 ${fmt(first.loop?.p99, 1)} max ${fmt(first.loop?.max, 1)} ms`,
+      `limiter: ${fmt(unlimited.cpuUs, 0)} → ${fmt(steady.cpuUs, 0)} µs/req; loop after start p99 ${fmt(first.loop?.p99, 1)} max ${fmt(first.loop?.max, 1)} ms (no limits: p99 ${fmt(plainStart.loop?.p99, 1)} max ${fmt(plainStart.loop?.max, 1)} ms)`,
     );
   } finally {
     await limited.stop();

@@ -62,7 +62,15 @@ export interface Results {
   /** Identical requests served from the cache: p50 at c=1 vs the direct call's, CPU vs a miss (cache off). */
   cache?: { hitP50: number; directP50: number; hitCpuUs: number; missCpuUs: number; failures: number };
   /** CPU with limits that never bind (tpm included) vs none, and the event loop right after such a start. */
-  limiter?: { unlimitedUs: number; limitedUs: number; loopMaxAtStart: number; loopP99AtStart: number };
+  limiter?: {
+    unlimitedUs: number;
+    limitedUs: number;
+    loopMaxAtStart: number;
+    loopP99AtStart: number;
+    /** The same start and load without limits (no tokenizer): what a new process under load shows anyway. */
+    plainLoopMaxAtStart?: number;
+    plainLoopP99AtStart?: number;
+  };
   /**
    * The Redis path: the same gateway config (client rpm limit, daily budget, prices) without and with
    * `shared.redis`; p50 at c=1 beside the direct call's, CPU per request at c=16 (redis-server's own CPU apart).
@@ -330,6 +338,14 @@ export function report(results: Results): void {
         pass: (v) => v <= 20,
       },
     );
+  if (results.limiter?.plainLoopMaxAtStart !== undefined)
+    row("  the same start and load without limits (ms)", {
+      aigw: loop({
+        p50: 0,
+        p99: results.limiter.plainLoopP99AtStart ?? Number.NaN,
+        max: results.limiter.plainLoopMaxAtStart,
+      }),
+    });
   if (results.stats) {
     const s = results.stats;
     row(
